@@ -1,0 +1,241 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidwall/wal"
+)
+
+var benchPolicies = []struct {
+	name string
+	p    SyncPolicy
+}{{"always", SyncAlways}, {"interval", SyncInterval}, {"never", SyncNever}}
+
+func benchRecords(n, size int) []Record {
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = Record{Value: make([]byte, size)}
+	}
+	return recs
+}
+
+func reportMsgs(b *testing.B, start time.Time, msgs int) {
+	b.ReportMetric(float64(msgs)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkAppend measures Append. With batch=1, 64 goroutines append one
+// record each (group commit at work); otherwise one caller appends slices
+// of the batch size.
+func BenchmarkAppend(b *testing.B) {
+	const size = 100
+	for _, batch := range []int{1, 100, 1000} {
+		for _, pol := range benchPolicies {
+			name := fmt.Sprintf("size=%dB/batch=%d/sync=%s", size, batch, pol.name)
+			b.Run(name, func(b *testing.B) {
+				l, err := Open(b.TempDir(), &Options{Sync: pol.p})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer l.Close()
+				b.SetBytes(int64(size * batch))
+				b.ReportAllocs()
+				if batch == 1 {
+					benchConcurrentAppend(b, l, size, 64)
+					return
+				}
+				recs := benchRecords(batch, size)
+				start := time.Now()
+				for b.Loop() {
+					for i := range recs {
+						recs[i].Timestamp = time.Time{}
+					}
+					if _, err := l.Append(context.Background(), recs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportMsgs(b, start, b.N*batch)
+			})
+		}
+	}
+}
+
+// benchConcurrentAppend hands each iteration to one of g goroutines that
+// append one record synchronously.
+func benchConcurrentAppend(b *testing.B, l *Log, size, g int) {
+	work := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			recs := benchRecords(1, size)
+			for range work {
+				recs[0].Timestamp = time.Time{}
+				if _, err := l.Append(context.Background(), recs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	for b.Loop() {
+		work <- struct{}{}
+	}
+	close(work)
+	wg.Wait()
+	reportMsgs(b, start, b.N)
+}
+
+// BenchmarkRawWAL is the ceiling: tidwall/wal WriteBatch of 100-byte
+// entries, same segment size, with (always) or without (never) an fsync
+// per batch. batch=1 is one Write (and fsync) per record.
+func BenchmarkRawWAL(b *testing.B) {
+	const size = 100
+	for _, batch := range []int{1, 100, 1000} {
+		for _, sync := range []string{"always", "never"} {
+			b.Run(fmt.Sprintf("size=%dB/batch=%d/sync=%s", size, batch, sync), func(b *testing.B) {
+				w, err := wal.Open(b.TempDir(), &wal.Options{NoSync: true, SegmentSize: defaultSegmentSize,
+					SegmentCacheSize: 1, AllowEmpty: true, DirPerms: 0o700, FilePerms: 0o600})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer w.Close()
+				b.SetBytes(int64(size * batch))
+				b.ReportAllocs()
+				data := make([]byte, size)
+				var wb wal.Batch
+				idx := uint64(1)
+				start := time.Now()
+				for b.Loop() {
+					for i := 0; i < batch; i++ {
+						wb.Write(idx, data)
+						idx++
+					}
+					if err := w.WriteBatch(&wb); err != nil {
+						b.Fatal(err)
+					}
+					if sync == "always" {
+						if err := w.Sync(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				reportMsgs(b, start, b.N*batch)
+			})
+		}
+	}
+}
+
+// BenchmarkLaggingReaders has three readers, each in a different sealed
+// segment, reading 100-byte records forward (1000 per Read) and wrapping
+// around within their three-segment region; msgs/s is per reader. With
+// appender=on, one goroutine appends batches of 100 at the tail meanwhile.
+func BenchmarkLaggingReaders(b *testing.B) {
+	l, err := Open(b.TempDir(), &Options{Sync: SyncNever})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	recs := benchRecords(1000, 100)
+	for l.Size() < 10*defaultSegmentSize {
+		if _, err := l.Append(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perSeg := l.NextOffset() * defaultSegmentSize / l.Size()
+	for _, appender := range []string{"off", "on"} {
+		b.Run("appender="+appender, func(b *testing.B) {
+			stop := make(chan struct{})
+			var bg sync.WaitGroup
+			if appender == "on" {
+				bg.Add(1)
+				go func() {
+					defer bg.Done()
+					benchAppendUntil(b, l, stop)
+				}()
+			}
+			const perIter = 10000
+			var pos [3]int64
+			b.SetBytes(3 * perIter * 100)
+			b.ReportAllocs()
+			start := time.Now()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for r := range pos {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						region := int64(r) * 3 * perSeg
+						pos[r] = benchReadRegion(b, l, region, region+3*perSeg, pos[r], perIter)
+					}()
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(b.N*perIter)/time.Since(start).Seconds(), "msgs/s")
+			close(stop)
+			bg.Wait()
+		})
+	}
+}
+
+// benchReadRegion reads n records from pos (relative to lo) in [lo, hi),
+// wrapping around, and returns the next position.
+func benchReadRegion(b *testing.B, l *Log, lo, hi, pos int64, n int) int64 {
+	for read := 0; read < n; {
+		got, err := l.Read(lo+pos, 1000, 1<<20)
+		if err != nil {
+			b.Error(err)
+			return pos
+		}
+		read += len(got)
+		if pos += int64(len(got)); lo+pos >= hi {
+			pos = 0
+		}
+	}
+	return pos
+}
+
+// benchAppendUntil appends batches of 100 records until stop.
+func benchAppendUntil(b *testing.B, l *Log, stop <-chan struct{}) {
+	recs := benchRecords(100, 100)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if _, err := l.Append(context.Background(), recs); err != nil {
+			b.Error(err)
+			return
+		}
+	}
+}
+
+// BenchmarkTruncateFront measures retention of one sealed segment of the
+// default size (the appends that fill it are not timed).
+func BenchmarkTruncateFront(b *testing.B) {
+	l, err := Open(b.TempDir(), &Options{Sync: SyncNever})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	recs := benchRecords(1000, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for n := len(segFiles(b, l.Dir())); len(segFiles(b, l.Dir())) < n+1; {
+			if _, err := l.Append(context.Background(), recs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if _, err := l.TruncateFront(l.NextOffset()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,287 @@
+package storage
+
+import (
+	"math"
+	"time"
+
+	"github.com/tidwall/wal"
+)
+
+// run is the writer goroutine: it group-commits queued appends, calls
+// AppendAsync callbacks and, under SyncInterval, fsyncs in the background.
+// On stop it drains the queue.
+func (l *Log) run() {
+	defer close(l.writerDone)
+	var tick <-chan time.Time
+	if l.opts.Sync == SyncInterval {
+		t := time.NewTicker(l.opts.SyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-l.q.wake:
+		case <-tick:
+			l.backgroundSync()
+			continue
+		case <-l.stop:
+			for l.commitOnce(false) {
+			}
+			l.runCallbacks()
+			return
+		}
+		for l.commitOnce(false) {
+			select {
+			case <-tick:
+				l.backgroundSync()
+			default:
+			}
+		}
+		l.runCallbacks()
+	}
+}
+
+func (l *Log) backgroundSync() {
+	l.walMu.Lock()
+	defer l.walMu.Unlock()
+	if (l.unsynced || l.dirDirty) && l.q.failed() == nil && !l.walClosed {
+		l.syncLocked()
+	}
+}
+
+// commitOnce takes one group commit from the queue, writes it and
+// acknowledges the synchronous appends in it; AppendAsync callbacks are
+// queued for the writer goroutine (runCallbacks). It reports false when
+// there was nothing to do, or, when try is set, when another goroutine is
+// committing.
+//
+// The writer goroutine calls it, and so does a synchronous Append that
+// finds no commit in progress (try): it then commits its own batch and
+// whatever else is queued, sparing two goroutine switches per commit.
+func (l *Log) commitOnce(try bool) bool {
+	if try {
+		if !l.walMu.TryLock() {
+			return false
+		}
+	} else {
+		l.walMu.Lock()
+	}
+	var reqs []*appendReq
+	if !l.walClosed {
+		reqs = l.q.take()
+	}
+	n := len(reqs)
+	if n > 0 {
+		l.commit(reqs)
+		var async bool
+		reqs, async = l.q.complete(reqs)
+		if async && try {
+			l.q.signal() // callbacks for the writer goroutine
+		}
+	}
+	l.walMu.Unlock()
+	for _, r := range reqs { // acknowledge, with no lock held
+		r.ch <- struct{}{}
+	}
+	l.q.recycle(reqs)
+	return n > 0
+}
+
+// runCallbacks calls the done functions of committed AppendAsync calls, in
+// commit order, with no lock held.
+func (l *Log) runCallbacks() {
+	for {
+		reqs := l.q.takeCompleted()
+		if len(reqs) == 0 {
+			return
+		}
+		for i, r := range reqs {
+			if r.done != nil {
+				r.done(r.first, r.err)
+			}
+			putReq(r)
+			reqs[i] = nil
+		}
+		l.q.recycleCompleted(reqs)
+	}
+}
+
+// commit encodes reqs into one wal.Batch, writes it, fsyncs per policy and
+// publishes the new records. It sets each request's first and err. Called
+// with walMu held.
+func (l *Log) commit(reqs []*appendReq) {
+	if err := l.q.failed(); err != nil {
+		failAll(reqs, err)
+		return
+	}
+	next := l.next // only the committer changes next
+	blk := l.blockFor(reqs, next)
+	off := l.encode(reqs, blk)
+	if off == next {
+		l.spare = blk
+		return
+	}
+	if err := l.writeAndSync(len(blk.buf), l.plan.rolled); err != nil {
+		failAll(reqs, err)
+		return
+	}
+	if len(blk.buf) > 2*maxBatchBytes {
+		l.batch = wal.Batch{} // do not keep a huge buffer
+	}
+	l.publish(&l.plan, blk, off)
+}
+
+func failAll(reqs []*appendReq, err error) {
+	for _, r := range reqs {
+		r.first, r.err = -1, err
+	}
+}
+
+// blockFor returns an empty block for a group commit starting at next,
+// recycled if one large enough is at hand.
+func (l *Log) blockFor(reqs []*appendReq, next int64) *block {
+	total := 0
+	for _, r := range reqs {
+		if r.err == nil {
+			total += r.bytes
+		}
+	}
+	blk := l.spare
+	l.spare = nil
+	if blk == nil || cap(blk.buf) < total {
+		blk = &block{buf: make([]byte, 0, total)}
+	}
+	blk.base, blk.buf, blk.ends = next, blk.buf[:0], blk.ends[:0]
+	return blk
+}
+
+// encode assigns offsets from blk.base, encodes the records of reqs into
+// blk and l.batch, and plans their placement in segments. It returns the
+// offset after the last record.
+func (l *Log) encode(reqs []*appendReq, blk *block) int64 {
+	p := &l.plan
+	p.begin(l.wtail, l.opts.SegmentSize, l.dir)
+	l.batch.Clear()
+	off := blk.base
+	for _, r := range reqs {
+		if r.err != nil {
+			r.first = -1
+			continue
+		}
+		r.first = off
+		for i := range r.recs {
+			rec := &r.recs[i]
+			rec.Offset = off
+			start := len(blk.buf)
+			blk.buf = appendEntry(blk.buf, rec)
+			e := blk.buf[start:]
+			l.batch.Write(uint64(off)+1, e)
+			p.place(off, frameSize(len(e)), rec.Timestamp.UnixNano())
+			blk.ends = append(blk.ends, len(blk.buf))
+			off++
+		}
+	}
+	return off
+}
+
+// writeAndSync writes l.batch and fsyncs per policy. Called with walMu held.
+func (l *Log) writeAndSync(nbytes int, rolled bool) error {
+	if err := l.fs.WALWrite(l.dir, nbytes, func() error { return l.w.WriteBatch(&l.batch) }); err != nil {
+		return l.fail("write", err)
+	}
+	l.unsynced = true
+	l.dirDirty = l.dirDirty || rolled
+	if l.opts.Sync == SyncAlways {
+		return l.syncLocked()
+	}
+	return nil
+}
+
+// publish makes a written group commit visible: segment sizes and indexes,
+// new segments, NextOffset, the cache and Notify.
+func (l *Log) publish(p *plan, blk *block, next int64) {
+	l.mu.Lock()
+	t := l.wtail
+	t.size += p.tailSize
+	t.count += p.tailCount
+	t.index = append(t.index, p.tailIndex...)
+	t.maxTS = max(t.maxTS, p.tailMaxTS)
+	l.segs = append(l.segs, p.newSegs...)
+	l.size += int64(p.bytes)
+	l.next = next
+	l.nextA.Store(next)
+	l.cache.add(blk)
+	l.spare = l.cache.takeFree()
+	close(l.notify)
+	l.notify = make(chan struct{})
+	l.mu.Unlock()
+	if n := len(p.newSegs); n > 0 {
+		l.wtail = p.newSegs[n-1]
+	}
+}
+
+// plan predicts where tidwall/wal puts each entry of a batch, so that the
+// writer can index segments and notice new segment files without asking
+// the wal. It mirrors wal.(*Log).writeBatch in v1.2.1: before the batch, a
+// tail holding more than SegmentSize bytes is sealed; after each entry, a
+// tail holding SegmentSize bytes or more is sealed and a new, empty
+// segment file is created for the next index, even at the batch's end.
+type plan struct {
+	segSize int64
+	dir     string
+	tail    *segment // the visible tail; its additions are kept apart
+	cur     *segment // where the next entry goes: tail or newSegs[last]
+	curSize int64    // bytes in cur as the wal sees them
+	fresh   bool     // no entry placed yet in this batch
+	rolled  bool
+
+	tailSize, tailCount int64
+	tailIndex           []int64
+	tailMaxTS           int64
+	newSegs             []*segment
+	bytes               int64
+}
+
+func (p *plan) begin(tail *segment, segSize int, dir string) {
+	*p = plan{
+		segSize: int64(segSize), dir: dir, tail: tail, cur: tail,
+		curSize: tail.size, fresh: true,
+		tailIndex: p.tailIndex[:0], tailMaxTS: math.MinInt64, newSegs: p.newSegs[:0],
+	}
+}
+
+func (p *plan) place(off, fsz, ts int64) {
+	if p.fresh && p.curSize > p.segSize {
+		p.roll(off)
+	}
+	p.fresh = false
+	pos := p.curSize
+	p.curSize += fsz
+	p.bytes += fsz
+	if p.cur == p.tail {
+		if (off-p.tail.base)%indexEvery == 0 {
+			p.tailIndex = append(p.tailIndex, pos)
+		}
+		p.tailSize += fsz
+		p.tailCount++
+		p.tailMaxTS = max(p.tailMaxTS, ts)
+	} else { // a new segment, not visible yet: update it directly
+		s := p.cur
+		if (off-s.base)%indexEvery == 0 {
+			s.index = append(s.index, pos)
+		}
+		s.size += fsz
+		s.count++
+		s.maxTS = max(s.maxTS, ts)
+	}
+	if p.curSize >= p.segSize {
+		p.roll(off + 1)
+	}
+}
+
+func (p *plan) roll(base int64) {
+	s := newSegment(p.dir, base)
+	s.indexed = true
+	p.newSegs = append(p.newSegs, s)
+	p.cur, p.curSize, p.rolled = s, 0, true
+}

@@ -1,0 +1,256 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// seqRecord is record seq of appender g.
+func seqRecord(g, seq int) Record {
+	v := make([]byte, 8, 8+seq%50)
+	binary.BigEndian.PutUint32(v, uint32(g))
+	binary.BigEndian.PutUint32(v[4:], uint32(seq))
+	return Record{Value: v[:8+seq%50]}
+}
+
+func seqOf(t testing.TB, r Record) (g, seq int) {
+	require.GreaterOrEqual(t, len(r.Value), 8, "offset %d", r.Offset)
+	return int(binary.BigEndian.Uint32(r.Value)), int(binary.BigEndian.Uint32(r.Value[4:]))
+}
+
+// TestConcurrent runs synchronous and asynchronous appenders, tail readers,
+// lagging readers and retention at once. Every reader checks that offsets
+// are contiguous and that each appender's records come in its order.
+func TestConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	l := openT(t, dir, &Options{SegmentSize: 2048, CacheBytes: 4096, Sync: SyncNever})
+	const appenders, perAppender = 8, 600
+	var wg sync.WaitGroup
+	for g := 0; g < appenders; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runAppender(t, l, g, perAppender, g%2 == 1)
+		}()
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	var read atomic.Int64
+	for i := 0; i < 4; i++ {
+		readers.Add(2)
+		go func() { // a tail follower
+			defer readers.Done()
+			read.Add(runReader(t, l, stop, l.NextOffset(), 1+i*10))
+		}()
+		go func() { // a lagging reader
+			defer readers.Done()
+			read.Add(runReader(t, l, stop, l.FirstOffset(), 0))
+		}()
+	}
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		runRetention(t, l, stop, 2000)
+	}()
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	require.Equal(t, int64(appenders*perAppender), l.NextOffset())
+	assert.Greater(t, read.Load(), int64(0))
+
+	// What retention left is a contiguous suffix.
+	recs := readAll(t, l, l.FirstOffset())
+	require.NotEmpty(t, recs)
+	assert.Equal(t, l.FirstOffset(), recs[0].Offset)
+	assertSegmentsMatchDir(t, l)
+}
+
+// runAppender appends n records of appender g in batches of 1 to 7.
+func runAppender(t *testing.T, l *Log, g, n int, async bool) {
+	var pending sync.WaitGroup
+	defer pending.Wait()
+	for seq := 0; seq < n; {
+		recs := make([]Record, 0, 1+seq%7)
+		for len(recs) < cap(recs) && seq < n {
+			recs = append(recs, seqRecord(g, seq))
+			seq++
+		}
+		if !async {
+			_, err := l.Append(context.Background(), recs)
+			assert.NoError(t, err)
+			continue
+		}
+		pending.Add(1)
+		l.AppendAsync(recs, func(_ int64, err error) {
+			assert.NoError(t, err)
+			pending.Done()
+		})
+	}
+}
+
+// runReader follows the log from pos until stop, checking order, and
+// returns the number of records read.
+func runReader(t *testing.T, l *Log, stop <-chan struct{}, pos int64, maxRecords int) int64 {
+	last := map[int]int{}
+	n := int64(0)
+	for {
+		ch := l.Notify()
+		if pos >= l.NextOffset() {
+			select {
+			case <-ch:
+				continue
+			case <-stop:
+				return n
+			}
+		}
+		recs, err := l.Read(pos, maxRecords, 512)
+		if errors.Is(err, ErrOffsetOutOfRange) { // retention overtook us
+			pos = l.FirstOffset()
+			clear(last)
+			continue
+		}
+		if !assert.NoError(t, err) {
+			return n
+		}
+		for i, r := range recs {
+			assert.Equal(t, pos+int64(i), r.Offset)
+			g, seq := seqOf(t, r)
+			if prev, ok := last[g]; ok {
+				assert.Equal(t, prev+1, seq, "appender %d order", g)
+			}
+			last[g] = seq
+		}
+		pos += int64(len(recs))
+		n += int64(len(recs))
+	}
+}
+
+// runRetention keeps about keep records until stop.
+func runRetention(t *testing.T, l *Log, stop <-chan struct{}, keep int64) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-l.Notify():
+		}
+		_, err := l.TruncateFront(l.NextOffset() - keep)
+		assert.NoError(t, err)
+		_, err = l.OffsetForTime(time.Unix(0, 0))
+		if !errors.Is(err, ErrOffsetOutOfRange) {
+			assert.NoError(t, err)
+		}
+	}
+}
+
+// assertSegmentsMatchDir checks that the segments the log tracks are
+// exactly the segment files of its directory, with their sizes.
+func assertSegmentsMatchDir(t *testing.T, l *Log) {
+	t.Helper()
+	l.mu.RLock()
+	var tracked []string
+	sizes := map[string]int64{}
+	for _, s := range l.segs {
+		tracked = append(tracked, s.path)
+		sizes[s.path] = s.size
+	}
+	l.mu.RUnlock()
+	assert.Equal(t, segFiles(t, l.dir), tracked)
+	for p, size := range sizes {
+		st, err := os.Stat(p)
+		if assert.NoError(t, err) {
+			assert.Equal(t, size, st.Size(), filepath.Base(p))
+		}
+	}
+}
+
+// TestSegmentTracking rolls many segments with records of varied sizes
+// (some larger than a segment, batches spanning several segments) and
+// checks that the tracked segment list matches the directory.
+func TestSegmentTracking(t *testing.T) {
+	dir := t.TempDir()
+	o := &Options{SegmentSize: 700, Sync: SyncNever}
+	l := openT(t, dir, o)
+	rng := rand.New(rand.NewPCG(7, 7))
+	var values [][]byte
+	for i := 0; i < 400; {
+		n := 1 + rng.IntN(30)
+		recs := make([]Record, n)
+		for j := range recs {
+			v := make([]byte, rng.IntN(100))
+			if rng.IntN(50) == 0 {
+				v = make([]byte, 700+rng.IntN(900)) // larger than a segment
+			}
+			for k := range v {
+				v[k] = byte(rng.Uint32())
+			}
+			recs[j] = Record{Value: v}
+			values = append(values, v)
+		}
+		_, err := l.Append(context.Background(), recs)
+		require.NoError(t, err)
+		i += n
+		assertSegmentsMatchDir(t, l)
+	}
+	require.Greater(t, len(segFiles(t, dir)), 40)
+	check := func(l *Log) {
+		recs := readAll(t, l, 0)
+		require.Len(t, recs, len(values))
+		for i, r := range recs {
+			require.Equal(t, len(values[i]), len(r.Value))
+			if len(values[i]) > 0 {
+				require.Equal(t, values[i], r.Value)
+			}
+		}
+	}
+	check(l)
+	require.NoError(t, l.Close())
+	l = openT(t, dir, o)
+	assertSegmentsMatchDir(t, l)
+	check(l)
+	// Reopen with another segment size: the wal seals the oversized tail
+	// before the next batch.
+	require.NoError(t, l.Close())
+	o.SegmentSize = 100
+	l = openT(t, dir, o)
+	appendN(t, l, len(values), 20)
+	assertSegmentsMatchDir(t, l)
+}
+
+func TestTruncateFront(t *testing.T) {
+	dir := t.TempDir()
+	l := openT(t, dir, &Options{SegmentSize: 512})
+	for i := 0; i < 200; i += 10 {
+		appendN(t, l, i, 10)
+	}
+	before := l.Size()
+	nsegs := len(segFiles(t, dir))
+	first, err := l.TruncateFront(100)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, first, int64(100))
+	assert.Greater(t, first, int64(80))
+	assert.Less(t, l.Size(), before)
+	assert.Less(t, len(segFiles(t, dir)), nsegs)
+	assertSegmentsMatchDir(t, l)
+	requireRecs(t, readAll(t, l, first), int(first))
+	// Never the tail, even past the end.
+	first, err = l.TruncateFront(1 << 40)
+	require.NoError(t, err)
+	assert.Equal(t, l.FirstOffset(), first)
+	assert.LessOrEqual(t, first, int64(200))
+	require.NoError(t, l.Close())
+	l = openT(t, dir, &Options{SegmentSize: 512})
+	assert.Equal(t, first, l.FirstOffset())
+	assert.Equal(t, int64(200), l.NextOffset())
+	requireRecs(t, readAll(t, l, first), int(first))
+}

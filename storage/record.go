@@ -1,0 +1,26 @@
+package storage
+
+import "time"
+
+// Header is one key/value pair attached to a record. Keys need not be
+// unique; order is preserved.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one entry of the log.
+//
+// A nil and an empty Key, Value or header Value are stored the same way and
+// read back as nil.
+type Record struct {
+	// Offset is the record's position in the log, assigned by Append.
+	Offset int64
+	// Timestamp is stored as Unix nanoseconds (so only times between the
+	// years 1678 and 2262 round-trip, and the location is not kept).
+	// Append sets it to time.Now() when it is zero.
+	Timestamp time.Time
+	Key       []byte
+	Headers   []Header
+	Value     []byte
+}
