@@ -1,0 +1,259 @@
+package brook
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Broker is an embedded log engine over one data directory: its topics,
+// their partitions, and the consumer groups reading them. All methods are
+// safe for concurrent use.
+//
+// Layout of the directory:
+//
+//	LOCK                          flock held while the broker is open
+//	topics/<topic>/topic.json     the topic's configuration
+//	topics/<topic>/<partition>/   one storage log per partition
+//	groups/<group>/               the group's committed offsets (a storage log)
+//	tmp/                          staging for atomic creates and deletes
+type Broker struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+	err  error // why opening failed (only on a singleton that failed)
+
+	lockFile *os.File
+
+	mu      sync.RWMutex
+	closed  bool
+	topics  map[string]*Topic
+	groups  map[string]*group
+	clients map[closer]struct{} // producers and consumers to close with the broker
+
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type closer interface{ Close() error }
+
+// Open opens (creating if needed) the broker in dir, takes an exclusive lock
+// on it, recovers every partition, and loads topics and groups. A nil opts
+// means defaults. Open fails with ErrLocked when another broker holds dir,
+// ErrCorrupt when a partition or metadata file is damaged beyond a tail
+// repair, and ErrInvalidConfig for bad options.
+func Open(dir string, opts *Options) (*Broker, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty data directory", ErrInvalidConfig)
+	}
+	for _, sub := range []string{"", "topics", "groups", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("brook: create data directory: %w", err)
+		}
+	}
+	lf, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	b := &Broker{
+		dir: dir, opts: o, log: o.Logger, lockFile: lf,
+		topics:  make(map[string]*Topic),
+		groups:  make(map[string]*group),
+		clients: make(map[closer]struct{}),
+		done:    make(chan struct{}),
+	}
+	if err := b.load(); err != nil {
+		b.closeTopics()
+		lf.Close()
+		return nil, err
+	}
+	b.wg.Add(1)
+	go b.housekeeping()
+	return b, nil
+}
+
+func (b *Broker) load() error {
+	if err := os.RemoveAll(filepath.Join(b.dir, "tmp")); err != nil {
+		return fmt.Errorf("brook: clean staging directory: %w", err)
+	}
+	if err := os.Mkdir(filepath.Join(b.dir, "tmp"), 0o700); err != nil {
+		return fmt.Errorf("brook: create staging directory: %w", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(b.dir, "topics"))
+	if err != nil {
+		return fmt.Errorf("brook: list topics: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		t, err := loadTopic(b, e.Name())
+		if err != nil {
+			return err
+		}
+		b.topics[t.name] = t
+	}
+	return nil
+}
+
+// housekeeping runs retention and the periodic offset flush until Close.
+func (b *Broker) housekeeping() {
+	defer b.wg.Done()
+	retention := time.NewTicker(b.opts.RetentionCheckInterval)
+	defer retention.Stop()
+	commit := time.NewTicker(b.opts.CommitInterval)
+	defer commit.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-retention.C:
+			for _, t := range b.topicList() {
+				t.enforceRetention()
+			}
+		case <-commit.C:
+			for _, g := range b.groupList() {
+				if err := g.offsets.flush(); err != nil {
+					b.log.Error("brook: write committed offsets", "group", g.id, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// Dir returns the broker's data directory.
+func (b *Broker) Dir() string { return b.dir }
+
+// check returns why the broker cannot be used, or nil. Callers hold no lock.
+func (b *Broker) check() error {
+	if b.err != nil {
+		return b.err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// register adds a producer or consumer to be closed with the broker.
+func (b *Broker) register(c closer) error {
+	if b.err != nil {
+		return b.err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	b.clients[c] = struct{}{}
+	return nil
+}
+
+func (b *Broker) unregister(c closer) {
+	b.mu.Lock()
+	delete(b.clients, c)
+	b.mu.Unlock()
+}
+
+// Close closes every producer and consumer made by this broker (consumers
+// commit and leave their groups first), writes committed offsets, syncs and
+// closes every partition and releases the directory lock. It waits for all of
+// the broker's goroutines. Close is idempotent: later calls return the first
+// call's result.
+func (b *Broker) Close() error {
+	if b.err != nil {
+		return nil
+	}
+	b.closeOnce.Do(func() { b.closeErr = b.close() })
+	return b.closeErr
+}
+
+func (b *Broker) close() error {
+	b.mu.Lock()
+	clients := make([]closer, 0, len(b.clients))
+	for c := range b.clients {
+		clients = append(clients, c)
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, c := range clients {
+		if err := c.Close(); err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	close(b.done)
+	b.wg.Wait()
+	for _, g := range b.groupList() {
+		errs = append(errs, g.close())
+	}
+	errs = append(errs, b.closeTopics())
+	errs = append(errs, b.lockFile.Close())
+	return errors.Join(errs...)
+}
+
+func (b *Broker) closeTopics() error {
+	var errs []error
+	for _, t := range b.topics {
+		errs = append(errs, t.close())
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Broker) topicList() []*Topic {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	ts := make([]*Topic, 0, len(b.topics))
+	for _, t := range b.topics {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
+	return ts
+}
+
+func (b *Broker) groupList() []*group {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	gs := make([]*group, 0, len(b.groups))
+	for _, g := range b.groups {
+		gs = append(gs, g)
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].id < gs[j].id })
+	return gs
+}
+
+// partitionCounts is a snapshot of every topic's partition count, the
+// coordinator's view of what exists.
+func (b *Broker) partitionCounts() map[string]int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	m := make(map[string]int, len(b.topics))
+	for name, t := range b.topics {
+		m[name] = t.Partitions()
+	}
+	return m
+}
+
+// topicsChanged tells every group that topics were created, grown or
+// deleted, so that they rebalance. It is called with no lock held.
+func (b *Broker) topicsChanged() {
+	counts := b.partitionCounts()
+	for _, g := range b.groupList() {
+		g.rebalance(counts, "topics changed")
+	}
+}

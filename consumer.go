@@ -1,0 +1,330 @@
+package brook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Handler processes one message. Returning nil commits it (unless
+// ManualCommit is set); an error or a panic is retried and then handled by
+// the consumer's ErrorPolicy. ctx ends when the consumer is closed, its Run
+// context ends, or it lost the partition.
+type Handler func(ctx context.Context, m *Message) error
+
+// Consumer is a member of a consumer group. The group shares the partitions
+// of the subscribed topics among its members, each getting an equal share
+// (⌊P/M⌋ or ⌈P/M⌉), and moves them cooperatively when members come and go.
+// Every group sees every message; within a group each message goes to one
+// member. A Consumer's methods are safe for concurrent use.
+type Consumer struct {
+	b       *Broker
+	name    string
+	groupID string
+	opts    ConsumerOptions
+	optsErr error
+	wake    chan struct{} // capacity 1: the coordinator's notify
+
+	mu      sync.Mutex
+	topics  []string // sorted
+	closed  bool
+	running bool
+	cancel  context.CancelFunc // ends the current run
+	runDone chan struct{}      // closed when the current run has ended
+	g       *group             // while a session is active
+	member  string
+	loops   map[TopicPartition]*partLoop // the session's partitions
+	poll    *poller
+}
+
+// CreateConsumer returns a consumer named name in group groupID, with
+// default options. Errors (an invalid group ID, a broker that failed to
+// open) are returned by Subscribe, Run and Poll.
+func (b *Broker) CreateConsumer(name, groupID string) *Consumer {
+	return b.CreateConsumerWith(name, groupID, ConsumerOptions{})
+}
+
+// CreateConsumerWith is CreateConsumer with options.
+func (b *Broker) CreateConsumerWith(name, groupID string, opts ConsumerOptions) *Consumer {
+	o, err := opts.withDefaults()
+	c := &Consumer{b: b, name: name, groupID: groupID, opts: o, optsErr: err, wake: make(chan struct{}, 1)}
+	if b.err == nil {
+		_ = b.register(c) // on a closed broker, Run and Poll return ErrClosed
+	}
+	return c
+}
+
+// Name returns the consumer's name; GroupID its group.
+func (c *Consumer) Name() string { return c.name }
+
+// GroupID returns the consumer's group.
+func (c *Consumer) GroupID() string { return c.groupID }
+
+// Subscribe adds topics to the consumer's subscription; subscribing to a
+// topic twice is a no-op. While the consumer runs, the group rebalances. It
+// returns ErrInvalidTopicName, ErrUnknownTopic, ErrInvalidGroupID,
+// ErrInvalidConfig (bad options) or ErrClosed.
+func (c *Consumer) Subscribe(topics ...string) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	for _, name := range topics {
+		if err := checkTopicName(name); err != nil {
+			return err
+		}
+		if _, err := c.b.Topic(name); err != nil {
+			return err
+		}
+	}
+	return c.setTopics(func(cur []string) []string { return append(cur, topics...) })
+}
+
+// Unsubscribe removes topics from the subscription; the group rebalances.
+func (c *Consumer) Unsubscribe(topics ...string) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	return c.setTopics(func(cur []string) []string {
+		return slices.DeleteFunc(cur, func(t string) bool { return slices.Contains(topics, t) })
+	})
+}
+
+func (c *Consumer) setTopics(change func([]string) []string) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	topics := change(slices.Clone(c.topics))
+	slices.Sort(topics)
+	topics = slices.Compact(topics)
+	changed := !slices.Equal(topics, c.topics)
+	c.topics = topics
+	g, member := c.g, c.member
+	c.mu.Unlock()
+	if changed && g != nil {
+		g.subscribe(member, topics)
+	}
+	return nil
+}
+
+// Subscriptions returns the subscribed topics, sorted.
+func (c *Consumer) Subscriptions() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.topics)
+}
+
+// usable returns why the consumer cannot be used, or nil.
+func (c *Consumer) usable() error {
+	if err := c.b.check(); err != nil {
+		return err
+	}
+	if c.optsErr != nil {
+		return c.optsErr
+	}
+	if !validName(c.groupID) {
+		return fmt.Errorf("%w: %q", ErrInvalidGroupID, c.groupID)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Run joins the group and calls h for every message of the partitions the
+// group assigns to this consumer: one goroutine per partition, so messages
+// of one partition are handled in order and partitions in parallel. It
+// blocks until ctx ends or Close is called (then it commits what was
+// handled, leaves the group and returns nil), or until a handler fails under
+// StopOnError (then it returns the *HandlerError). A handler panic is
+// recovered and treated as an error. Run returns ErrNilHandler,
+// ErrNoSubscription, ErrRunning (already running), or the errors of
+// Subscribe.
+func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	if h == nil {
+		return ErrNilHandler
+	}
+	runCtx, err := c.startRun(ctx)
+	if err != nil {
+		return err
+	}
+	return c.run(runCtx, h, false)
+}
+
+// startRun marks the consumer running and returns the run's context.
+func (c *Consumer) startRun(ctx context.Context) (context.Context, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return nil, ErrClosed
+	case c.running:
+		return nil, ErrRunning
+	case len(c.topics) == 0:
+		return nil, ErrNoSubscription
+	}
+	c.running = true
+	runCtx, cancel := context.WithCancel(ctx)
+	c.cancel, c.runDone = cancel, make(chan struct{})
+	return runCtx, nil
+}
+
+func (c *Consumer) run(ctx context.Context, h Handler, polling bool) error {
+	defer func() {
+		c.mu.Lock()
+		c.running = false
+		c.cancel()
+		close(c.runDone)
+		c.mu.Unlock()
+	}()
+	g, err := c.b.group(c.groupID)
+	if err != nil {
+		return err
+	}
+	for {
+		err := c.session(ctx, g, h, polling)
+		if !errors.Is(err, errEvicted) || ctx.Err() != nil {
+			if errors.Is(err, errEvicted) {
+				return nil
+			}
+			return err
+		}
+		c.b.log.Warn("brook: consumer evicted; rejoining", "group", c.groupID, "consumer", c.name)
+	}
+}
+
+var errEvicted = errors.New("brook: member evicted")
+
+// Close stops Run or Poll (handlers see their context end; what they
+// finished is committed), leaves the group, and waits for the consumer's
+// goroutines. It is idempotent.
+func (c *Consumer) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	cancel, done, p := c.cancel, c.runDone, c.poll
+	c.mu.Unlock()
+	if p != nil {
+		p.ackInHand() // the message in hand counts as processed
+	}
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	if c.b.err == nil {
+		c.b.unregister(c)
+	}
+	return nil
+}
+
+// Assignment returns the partitions this consumer currently reads, sorted.
+func (c *Consumer) Assignment() []TopicPartition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tps := make([]TopicPartition, 0, len(c.loops))
+	for tp, l := range c.loops {
+		if !l.stopping() {
+			tps = append(tps, tp)
+		}
+	}
+	slices.SortFunc(tps, compareTopicPartition)
+	return tps
+}
+
+// Seek makes the consumer continue partition tp at offset, which must be in
+// [first, next] of the partition; the new position is committed as the
+// consumer goes on. It returns ErrNotAssigned, ErrOffsetOutOfRange,
+// ErrUnknownTopic or ErrInvalidPartition.
+func (c *Consumer) Seek(topic string, partition int, offset int64) error {
+	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
+	if err != nil {
+		return err
+	}
+	if first, next := l.log.FirstOffset(), l.log.NextOffset(); offset < first || offset > next {
+		return &PartitionError{Topic: topic, Partition: partition, Err: fmt.Errorf(
+			"%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, first, next)}
+	}
+	l.seek(offset)
+	return nil
+}
+
+// SeekToTime makes the consumer continue partition tp at the first message
+// whose timestamp is at or after t (the end of the partition if none is).
+// Errors are those of Seek.
+func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
+	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
+	if err != nil {
+		return err
+	}
+	off, err := l.log.OffsetForTime(t)
+	if err != nil {
+		return storageError(topic, partition, err)
+	}
+	l.seek(off)
+	return nil
+}
+
+// Commit commits m (the next offset to read becomes m.Offset+1) and writes
+// the group's offsets to disk before returning. It is needed only with
+// ManualCommit. It returns ErrNotAssigned, or ErrFenced if the partition has
+// moved to another member since m was delivered.
+func (c *Consumer) Commit(ctx context.Context, m *Message) error {
+	if m == nil {
+		return ErrNilMessage
+	}
+	l, err := c.loop(TopicPartition{Topic: m.Topic, Partition: m.Partition})
+	if err != nil {
+		return err
+	}
+	if err := l.g.commit(l.member, l.gen, l.tp, m.Offset+1); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return l.g.offsets.flush()
+}
+
+func (c *Consumer) loop(tp TopicPartition) (*partLoop, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.loops[tp]; ok && !l.stopping() {
+		return l, nil
+	}
+	return nil, &PartitionError{Topic: tp.Topic, Partition: tp.Partition, Err: ErrNotAssigned}
+}
+
+// notify implements memberConn.
+func (c *Consumer) notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stalled implements memberConn: the longest time one of the consumer's
+// handlers (or a polled message) has been in hand.
+func (c *Consumer) stalled(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var worst time.Duration
+	for _, l := range c.loops {
+		worst = max(worst, l.busyFor(now))
+	}
+	if c.poll != nil {
+		worst = max(worst, c.poll.heldFor(now))
+	}
+	return worst
+}

@@ -1,0 +1,153 @@
+package brook
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Callers match them with errors.Is; the structured errors
+// below wrap them and carry the topic, partition or offset involved.
+var (
+	// ErrClosed is returned by every call on a Broker, Producer or Consumer
+	// after its Close, and by Publish or Run when the broker they belong to
+	// has been closed.
+	ErrClosed = errors.New("brook: closed")
+
+	// ErrLocked is returned by Open when another Broker, in this process or
+	// another one, holds the data directory.
+	ErrLocked = errors.New("brook: data directory is locked by another broker")
+
+	// ErrInvalidTopicName is returned by CreateNewTopic, CreateTopic,
+	// Subscribe and Publish for a name that breaks Kafka's naming rules:
+	// 1 to 249 characters of [a-zA-Z0-9._-], and neither "." nor "..".
+	ErrInvalidTopicName = errors.New("brook: invalid topic name")
+
+	// ErrInvalidGroupID is returned by Consumer.Subscribe, Run and Poll when
+	// the consumer's group ID breaks the same rules as a topic name.
+	ErrInvalidGroupID = errors.New("brook: invalid group ID")
+
+	// ErrUnknownGroup is returned by GroupStats for a group that has
+	// neither members nor committed offsets.
+	ErrUnknownGroup = errors.New("brook: unknown group")
+
+	// ErrTopicExists is returned by CreateTopic (not by CreateNewTopic, which
+	// returns the existing topic when its partition count matches).
+	ErrTopicExists = errors.New("brook: topic already exists")
+
+	// ErrUnknownTopic is returned by Publish, Subscribe, Topic, DeleteTopic
+	// and AddPartitions for a topic that does not exist.
+	ErrUnknownTopic = errors.New("brook: unknown topic")
+
+	// ErrInvalidPartition is returned by Publish for a partition index that
+	// is out of range or a negative value other than PartitionByKey and
+	// PartitionRoundRobin, and by CreateNewTopic, CreateTopic and
+	// AddPartitions for a partition count out of range.
+	ErrInvalidPartition = errors.New("brook: invalid partition")
+
+	// ErrTopicMismatch is returned by Publish when the message names a topic
+	// other than the one it is published to.
+	ErrTopicMismatch = errors.New("brook: message topic does not match")
+
+	// ErrNilMessage is returned by Publish and PublishAsync for a nil message.
+	ErrNilMessage = errors.New("brook: nil message")
+
+	// ErrMessageTooLarge is returned by Publish when a message's key, value
+	// and headers together exceed the topic's MaxMessageBytes.
+	ErrMessageTooLarge = errors.New("brook: message too large")
+
+	// ErrInvalidConfig is returned by Open and CreateTopic for an option out
+	// of range (a negative size or duration, an unknown sync policy).
+	ErrInvalidConfig = errors.New("brook: invalid configuration")
+
+	// ErrNoSubscription is returned by Run and Poll before Subscribe.
+	ErrNoSubscription = errors.New("brook: consumer has no subscription")
+
+	// ErrRunning is returned by Run and Poll when the consumer is already
+	// being run: one consumer is driven by one Run (or by Poll) at a time.
+	ErrRunning = errors.New("brook: consumer is already running")
+
+	// ErrNilHandler is returned by Run when the handler is nil.
+	ErrNilHandler = errors.New("brook: nil handler")
+
+	// ErrNotAssigned is returned by Seek, SeekToTime and Commit for a
+	// partition the consumer does not own at the moment.
+	ErrNotAssigned = errors.New("brook: partition not assigned to this consumer")
+
+	// ErrFenced is returned by Commit when the consumer's ownership of the
+	// partition has ended (it was revoked, or the member was evicted after
+	// its poll timeout): the commit is refused so that it cannot overwrite
+	// the new owner's offset. Kafka calls this ILLEGAL_GENERATION.
+	ErrFenced = errors.New("brook: commit fenced: partition owned by a newer generation")
+
+	// ErrOffsetOutOfRange is returned by Seek and Broker.Fetch for an offset
+	// outside [first, next] of the partition.
+	ErrOffsetOutOfRange = errors.New("brook: offset out of range")
+
+	// ErrCorrupt is returned by Open when a partition or a metadata file is
+	// damaged in a way that cannot be repaired without losing acknowledged
+	// data, and by reads that meet such damage.
+	ErrCorrupt = errors.New("brook: corrupt data")
+
+	// ErrPartitionFailed is returned by Publish after a write or sync error
+	// on the partition: the partition refuses writes until the broker is
+	// reopened, so that nothing is acknowledged on top of a broken file.
+	ErrPartitionFailed = errors.New("brook: partition failed; reopen the broker")
+)
+
+// TopicError reports a problem with one topic.
+type TopicError struct {
+	Topic string
+	Err   error
+}
+
+func (e *TopicError) Error() string { return fmt.Sprintf("%v: %q", e.Err, e.Topic) }
+
+// Unwrap returns the sentinel or cause.
+func (e *TopicError) Unwrap() error { return e.Err }
+
+// PartitionError reports a problem with one partition of a topic: an index
+// out of range (Partitions says how many there are), or a failure of the
+// partition's log.
+type PartitionError struct {
+	Topic      string
+	Partition  int
+	Partitions int // the topic's partition count, when known
+	Err        error
+}
+
+func (e *PartitionError) Error() string {
+	if e.Partitions > 0 {
+		return fmt.Sprintf("%v: %s/%d (topic has partitions 0..%d)", e.Err, e.Topic, e.Partition, e.Partitions-1)
+	}
+	return fmt.Sprintf("%s/%d: %v", e.Topic, e.Partition, e.Err)
+}
+
+// Unwrap returns the sentinel or cause.
+func (e *PartitionError) Unwrap() error { return e.Err }
+
+// HandlerError is returned by Run when a handler failed (returned an error
+// or panicked) on a message and the ErrorPolicy is Stop, and is passed to
+// ConsumerOptions.OnError.
+type HandlerError struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	Attempts  int
+	Err       error
+}
+
+func (e *HandlerError) Error() string {
+	return fmt.Sprintf("brook: handler failed on %s/%d@%d after %d attempts: %v",
+		e.Topic, e.Partition, e.Offset, e.Attempts, e.Err)
+}
+
+// Unwrap returns the handler's error (a *PanicError for a panic).
+func (e *HandlerError) Unwrap() error { return e.Err }
+
+// PanicError is a handler panic turned into an error; the process goes on.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }

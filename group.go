@@ -1,0 +1,311 @@
+package brook
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// memberConn is how the coordinator reaches a member. A local Consumer
+// implements it; a network listener can implement it for a remote member
+// (notify sends on the member's heartbeat response, stalled measures the time
+// since its last heartbeat or poll).
+type memberConn interface {
+	// notify tells the member that its assignment changed: partitions to
+	// start, to hand back, or lost. It must not block.
+	notify()
+	// stalled reports for how long the member has not made progress: a
+	// handler that has not returned, a polled message not acknowledged by
+	// the next poll, a missing heartbeat. Zero when it is healthy.
+	stalled(now time.Time) time.Duration
+}
+
+type groupMember struct {
+	id          string
+	topics      []string
+	pollTimeout time.Duration
+	conn        memberConn
+}
+
+// grant is one member's ownership of a partition, stamped with the group
+// generation in which it was granted. Commits must carry the same stamp.
+type grant struct {
+	member string
+	gen    int64
+}
+
+// group is the coordinator of one consumer group: membership, generations,
+// the cooperative two-phase hand-over of partitions, liveness, and commit
+// fencing. The assignment itself comes from assign, a pure function.
+//
+// A partition changes owner in two steps: the rebalance sets its target
+// owner; the current owner sees it among its revocations, finishes the
+// message in hand, commits, and calls release; only then is it granted to
+// the target. Partitions that keep their owner are never interrupted.
+type group struct {
+	b       *Broker
+	id      string
+	offsets *offsetStore
+	log     *slog.Logger
+	kick    chan struct{} // wakes the watchdog when members change
+
+	mu      sync.Mutex
+	gen     int64
+	nextID  int
+	members map[string]*groupMember
+	owners  map[TopicPartition]grant  // who holds each partition now
+	target  map[TopicPartition]string // who should hold it
+	counts  map[string]int            // topic -> partitions, as last seen
+}
+
+// memberView is what one member must do: the partitions it owns (with their
+// grant generation) and, among them, those it must hand back.
+type memberView struct {
+	owned  map[TopicPartition]int64
+	revoke map[TopicPartition]bool
+}
+
+// group returns the coordinator of group id, loading it on first use.
+func (b *Broker) group(id string) (*group, error) {
+	if !validName(id) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidGroupID, id)
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	if g, ok := b.groups[id]; ok {
+		return g, nil
+	}
+	logger := b.log.With("group", id)
+	off, err := openOffsets(filepath.Join(b.dir, "groups", id), logger)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int, len(b.topics))
+	for name, t := range b.topics {
+		counts[name] = t.Partitions()
+	}
+	g := &group{
+		b: b, id: id, offsets: off, log: logger, kick: make(chan struct{}, 1),
+		members: make(map[string]*groupMember),
+		owners:  make(map[TopicPartition]grant),
+		target:  make(map[TopicPartition]string),
+		counts:  counts,
+	}
+	b.groups[id] = g
+	b.wg.Add(1)
+	go g.watch()
+	return g, nil
+}
+
+// join adds a member and rebalances; it returns the member's ID.
+func (g *group) join(name string, topics []string, pollTimeout time.Duration, conn memberConn) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.nextID++
+	id := name + "-" + strconv.Itoa(g.nextID)
+	g.members[id] = &groupMember{id: id, topics: append([]string(nil), topics...), pollTimeout: pollTimeout, conn: conn}
+	g.rebalanceLocked("join " + id)
+	g.kickWatchdog()
+	return id
+}
+
+// leave removes a member that has released its partitions (anything it
+// still holds is treated as lost) and rebalances.
+func (g *group) leave(member string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.removeLocked(member)
+	g.rebalanceLocked("leave " + member)
+}
+
+func (g *group) removeLocked(member string) {
+	delete(g.members, member)
+	for tp, gr := range g.owners {
+		if gr.member == member {
+			delete(g.owners, tp)
+		}
+	}
+}
+
+// subscribe changes a member's topics and rebalances.
+func (g *group) subscribe(member string, topics []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if m, ok := g.members[member]; ok {
+		m.topics = append([]string(nil), topics...)
+		g.rebalanceLocked("subscription of " + member)
+	}
+}
+
+// rebalance records new partition counts and recomputes the assignment.
+func (g *group) rebalance(counts map[string]int, reason string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.counts = counts
+	g.rebalanceLocked(reason)
+}
+
+func (g *group) rebalanceLocked(reason string) {
+	subs := make(map[string][]string, len(g.members))
+	for id, m := range g.members {
+		subs[id] = m.topics
+	}
+	cur := make(map[TopicPartition]string, len(g.owners))
+	for tp, gr := range g.owners {
+		cur[tp] = gr.member
+	}
+	for tp, m := range g.target { // a move in flight counts as done
+		cur[tp] = m
+	}
+	target := assign(assignInput{Members: subs, Topics: g.counts, Current: cur})
+	g.gen++
+	clear(g.target)
+	for m, tps := range target {
+		for _, tp := range tps {
+			g.target[tp] = m
+		}
+	}
+	for tp, gr := range g.owners { // partitions that no longer exist are lost
+		if tp.Partition >= g.counts[tp.Topic] {
+			delete(g.owners, tp)
+			if m, ok := g.members[gr.member]; ok {
+				m.conn.notify()
+			}
+		}
+	}
+	for tp, m := range g.target {
+		if _, held := g.owners[tp]; !held {
+			g.owners[tp] = grant{member: m, gen: g.gen}
+		}
+	}
+	g.log.Debug("brook: rebalance", "reason", reason, "generation", g.gen, "members", len(g.members))
+	for _, m := range g.members {
+		m.conn.notify()
+	}
+}
+
+// view returns what member must do, or false if it is no longer in the group
+// (it left or was evicted).
+func (g *group) view(member string) (memberView, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.members[member]; !ok {
+		return memberView{}, false
+	}
+	v := memberView{owned: make(map[TopicPartition]int64), revoke: make(map[TopicPartition]bool)}
+	for tp, gr := range g.owners {
+		if gr.member == member {
+			v.owned[tp] = gr.gen
+			if g.target[tp] != member {
+				v.revoke[tp] = true
+			}
+		}
+	}
+	return v, true
+}
+
+// owns reports whether member still holds tp under the grant of generation gen.
+func (g *group) owns(member string, gen int64, tp TopicPartition) bool {
+	return g.owners[tp] == grant{member: member, gen: gen}
+}
+
+// commit records offset as tp's committed offset if member still holds tp
+// under generation gen; otherwise it returns ErrFenced.
+func (g *group) commit(member string, gen int64, tp TopicPartition, offset int64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.owns(member, gen, tp) {
+		return &PartitionError{Topic: tp.Topic, Partition: tp.Partition, Err: ErrFenced}
+	}
+	g.offsets.set(tp, offset)
+	return nil
+}
+
+// release hands tp back after a revocation and grants it to its target.
+func (g *group) release(member string, gen int64, tp TopicPartition) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.owns(member, gen, tp) {
+		return
+	}
+	delete(g.owners, tp)
+	if next, ok := g.target[tp]; ok && next != member {
+		if m, ok := g.members[next]; ok {
+			g.owners[tp] = grant{member: next, gen: g.gen}
+			m.conn.notify()
+		}
+	} else if ok {
+		g.owners[tp] = grant{member: member, gen: g.gen}
+		g.members[member].conn.notify()
+	}
+}
+
+// committed returns tp's committed offset, if any.
+func (g *group) committed(tp TopicPartition) (int64, bool) { return g.offsets.get(tp) }
+
+// watch evicts members that have stalled for longer than their poll
+// timeout, until the broker closes.
+func (g *group) watch() {
+	defer g.b.wg.Done()
+	for {
+		t := time.NewTimer(g.watchInterval())
+		select {
+		case <-g.b.done:
+			t.Stop()
+			return
+		case <-g.kick:
+			t.Stop()
+		case now := <-t.C:
+			g.evictStalled(now)
+		}
+	}
+}
+
+func (g *group) kickWatchdog() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// watchInterval is a quarter of the shortest poll timeout of the members,
+// so an eviction comes at most 25% late.
+func (g *group) watchInterval() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d := time.Second
+	for _, m := range g.members {
+		d = min(d, m.pollTimeout/4)
+	}
+	return max(d, 5*time.Millisecond)
+}
+
+func (g *group) evictStalled(now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var evicted []*groupMember
+	for _, m := range g.members {
+		if s := m.conn.stalled(now); s > m.pollTimeout {
+			g.log.Warn("brook: evicting member past its poll timeout", "member", m.id, "stalled", s, "poll_timeout", m.pollTimeout)
+			g.removeLocked(m.id)
+			evicted = append(evicted, m)
+		}
+	}
+	if len(evicted) > 0 {
+		g.rebalanceLocked("eviction")
+		for _, m := range evicted {
+			m.conn.notify()
+		}
+	}
+}
+
+func (g *group) close() error { return g.offsets.close() }

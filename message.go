@@ -1,0 +1,88 @@
+package brook
+
+import (
+	"time"
+
+	"github.com/brookmq/brook/storage"
+)
+
+// Partition choices for CreateMessage and Message.Partition. A message's
+// partition is explicit: the zero value means partition 0. These negative
+// constants ask Brook to choose instead.
+const (
+	// PartitionByKey places the message the way Kafka's default partitioner
+	// does: murmur2 of the key modulo the partition count, so a key lands on
+	// the same partition as it would in Kafka. A message with a nil key is
+	// placed round-robin.
+	PartitionByKey = -1
+
+	// PartitionRoundRobin spreads messages over the partitions in turn,
+	// ignoring the key.
+	PartitionRoundRobin = -2
+)
+
+// Header is a key/value pair carried with a message, as in Kafka.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Message is one record of a partition.
+//
+// On Publish, Topic, Partition, Key, Value, Headers and Timestamp are read;
+// Publish sets Partition (when Brook chose it), Offset, and Timestamp (when it
+// was zero). Messages handed to a Handler or returned by Poll own their byte
+// slices: the caller may keep or modify them.
+type Message struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	Timestamp time.Time
+}
+
+// CreateMessage returns a message for topic with the given value, addressed to
+// an explicit partition index, or to PartitionByKey or PartitionRoundRobin.
+func CreateMessage(topic string, value []byte, partition int) *Message {
+	return &Message{Topic: topic, Value: value, Partition: partition}
+}
+
+// size is what counts against MaxMessageBytes: key, value and headers.
+func (m *Message) size() int {
+	n := len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+func (m *Message) record() storage.Record {
+	r := storage.Record{Timestamp: m.Timestamp, Key: m.Key, Value: m.Value}
+	if len(m.Headers) > 0 {
+		r.Headers = make([]storage.Header, len(m.Headers))
+		for i, h := range m.Headers {
+			r.Headers[i] = storage.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return r
+}
+
+func messageFromRecord(topic string, partition int, r *storage.Record) *Message {
+	m := &Message{
+		Topic:     topic,
+		Partition: partition,
+		Offset:    r.Offset,
+		Key:       r.Key,
+		Value:     r.Value,
+		Timestamp: r.Timestamp,
+	}
+	if len(r.Headers) > 0 {
+		m.Headers = make([]Header, len(r.Headers))
+		for i, h := range r.Headers {
+			m.Headers[i] = Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return m
+}

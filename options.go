@@ -1,0 +1,169 @@
+package brook
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/brookmq/brook/storage"
+)
+
+// SyncPolicy says when a partition's writes reach stable storage.
+type SyncPolicy uint8
+
+const (
+	// SyncDefault means "inherit": a topic with it uses the broker's policy,
+	// and a broker with it uses SyncAlways.
+	SyncDefault SyncPolicy = iota
+
+	// SyncAlways fsyncs every group-committed batch before Publish returns.
+	// A process crash or a power loss loses nothing that was acknowledged.
+	SyncAlways
+
+	// SyncInterval acknowledges after the write reaches the OS and fsyncs in
+	// the background every Options.SyncInterval. A process crash loses
+	// nothing acknowledged; a power loss can lose the last interval.
+	SyncInterval
+
+	// SyncNever leaves flushing to the OS (Close still syncs). A process
+	// crash loses nothing acknowledged; a power loss can lose whatever the OS
+	// had not yet written back (typically up to ~30 s on Linux).
+	SyncNever
+)
+
+func (p SyncPolicy) String() string {
+	switch p {
+	case SyncDefault:
+		return "default"
+	case SyncAlways:
+		return "always"
+	case SyncInterval:
+		return "interval"
+	case SyncNever:
+		return "never"
+	}
+	return fmt.Sprintf("SyncPolicy(%d)", uint8(p))
+}
+
+func (p SyncPolicy) storage() storage.SyncPolicy {
+	switch p {
+	case SyncInterval:
+		return storage.SyncInterval
+	case SyncNever:
+		return storage.SyncNever
+	}
+	return storage.SyncAlways
+}
+
+// Limits that hold whatever the options say.
+const (
+	// MaxPartitions is the most partitions one topic may have.
+	MaxPartitions = 10000
+	// maxTopicNameLen is Kafka's limit.
+	maxTopicNameLen = 249
+)
+
+// Options configure a Broker. The zero value of every field means its
+// default, and a nil *Options means all defaults.
+type Options struct {
+	// Sync is the durability policy of topics that do not set their own.
+	// Default: SyncAlways.
+	Sync SyncPolicy
+
+	// SyncInterval is the background fsync period under SyncInterval.
+	// Default: 100ms.
+	SyncInterval time.Duration
+
+	// SegmentSize is the target size of one partition segment file. Each
+	// open partition keeps up to about two segments in memory, so memory
+	// grows with partitions × SegmentSize, not with the data.
+	// Default: 4 MiB.
+	SegmentSize int
+
+	// MaxMessageBytes is the largest message (key + value + headers) of
+	// topics that do not set their own. Default: 1 MiB.
+	MaxMessageBytes int
+
+	// RetentionCheckInterval is how often retention runs over all topics
+	// that have a retention limit. Default: 1 minute.
+	RetentionCheckInterval time.Duration
+
+	// CommitInterval is how often consumer groups write their committed
+	// offsets to disk. Offsets are also written when a partition changes
+	// owner and when a consumer closes, so a clean rebalance or close never
+	// redelivers; after a crash, up to one interval of messages can be
+	// delivered again (at-least-once). Default: 1s.
+	CommitInterval time.Duration
+
+	// Logger receives the broker's reports (repairs, rebalances, evictions).
+	// Default: none; the library prints nothing by itself.
+	Logger *slog.Logger
+
+	// fs replaces the partitions' file system; the package's fault
+	// injection tests set it. Default: the operating system's.
+	fs storage.FS
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.SyncInterval < 0 || r.SegmentSize < 0 || r.MaxMessageBytes < 0 ||
+		r.RetentionCheckInterval < 0 || r.CommitInterval < 0 || r.Sync > SyncNever {
+		return r, fmt.Errorf("%w: negative size or duration, or unknown sync policy", ErrInvalidConfig)
+	}
+	if r.Sync == SyncDefault {
+		r.Sync = SyncAlways
+	}
+	if r.SyncInterval == 0 {
+		r.SyncInterval = 100 * time.Millisecond
+	}
+	if r.SegmentSize == 0 {
+		r.SegmentSize = 4 << 20
+	}
+	if r.MaxMessageBytes == 0 {
+		r.MaxMessageBytes = 1 << 20
+	}
+	if r.RetentionCheckInterval == 0 {
+		r.RetentionCheckInterval = time.Minute
+	}
+	if r.CommitInterval == 0 {
+		r.CommitInterval = time.Second
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	return r, nil
+}
+
+// TopicConfig configures one topic. Zero fields mean the broker's defaults.
+type TopicConfig struct {
+	// Partitions is the number of partitions, 1 to MaxPartitions. Required.
+	Partitions int
+
+	// RetentionAge drops whole segments whose newest record is older than
+	// this. Default: 0, keep forever.
+	RetentionAge time.Duration
+
+	// RetentionBytes caps the bytes kept per partition; whole segments are
+	// dropped oldest first, never the one being written. Default: 0, no cap.
+	RetentionBytes int64
+
+	// MaxMessageBytes is the largest message (key + value + headers).
+	// Default: the broker's Options.MaxMessageBytes.
+	MaxMessageBytes int
+
+	// Sync is the topic's durability policy. Default: the broker's.
+	Sync SyncPolicy
+}
+
+func (c TopicConfig) validate() error {
+	if c.Partitions < 1 || c.Partitions > MaxPartitions {
+		return fmt.Errorf("%w: partition count %d, want 1..%d", ErrInvalidPartition, c.Partitions, MaxPartitions)
+	}
+	if c.RetentionAge < 0 || c.RetentionBytes < 0 || c.MaxMessageBytes < 0 || c.Sync > SyncNever {
+		return fmt.Errorf("%w: negative retention or size, or unknown sync policy", ErrInvalidConfig)
+	}
+	return nil
+}

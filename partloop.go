@@ -1,0 +1,261 @@
+package brook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/brookmq/brook/storage"
+)
+
+// partLoop reads one partition for one grant and calls the handler for each
+// message in order. It ends in one of three ways: stop (revoked: finish the
+// message in hand, commit, release the partition to its next owner), cancel
+// (the run ends: commit what was handled, keep ownership until the member
+// leaves) or lose (evicted or the partition is gone: commit nothing).
+type partLoop struct {
+	s      *sessionState
+	g      *group
+	member string
+	tp     TopicPartition
+	gen    int64
+	log    *storage.Log
+
+	ctx      context.Context // handler context: ends on cancel and lose
+	cancelFn context.CancelFunc
+	stopCh   chan struct{}
+	stopOnce sync.Once
+	seekCh   chan struct{} // capacity 1: wakes a waiting loop for a Seek
+	lost     atomic.Bool
+	busy     atomic.Int64 // unix nanos when the handler started; 0 when idle
+	seekTo   atomic.Int64 // a pending Seek, or -1
+
+	// Set by the loop before it reports its exit.
+	err      error
+	released bool
+}
+
+func newPartLoop(s *sessionState, tp TopicPartition, gen int64) (*partLoop, error) {
+	t, err := s.c.b.Topic(tp.Topic)
+	if err != nil {
+		return nil, err
+	}
+	log, err := t.partition(tp.Partition)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	l := &partLoop{s: s, g: s.g, member: s.member, tp: tp, gen: gen, log: log,
+		ctx: ctx, cancelFn: cancel, stopCh: make(chan struct{}), seekCh: make(chan struct{}, 1)}
+	l.seekTo.Store(-1)
+	return l, nil
+}
+
+func (l *partLoop) stop()   { l.stopOnce.Do(func() { close(l.stopCh) }) }
+func (l *partLoop) cancel() { l.cancelFn() }
+func (l *partLoop) lose()   { l.lost.Store(true); l.cancelFn() }
+func (l *partLoop) seek(offset int64) {
+	l.seekTo.Store(offset)
+	select {
+	case l.seekCh <- struct{}{}:
+	default:
+	}
+}
+
+// revoked reports whether the loop was told to hand its partition back.
+func (l *partLoop) revoked() bool {
+	select {
+	case <-l.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *partLoop) stopping() bool { return l.revoked() || l.ctx.Err() != nil }
+
+func (l *partLoop) busyFor(now time.Time) time.Duration {
+	if t := l.busy.Load(); t != 0 {
+		return now.Sub(time.Unix(0, t))
+	}
+	return 0
+}
+
+func (l *partLoop) run() {
+	defer func() { l.s.exits <- l }()
+	defer l.cancelFn()
+	pos, err := l.start()
+	if err != nil {
+		l.fail(err)
+		return
+	}
+	committed := pos
+	for !l.stopping() {
+		if off := l.seekTo.Swap(-1); off >= 0 {
+			pos = off
+		}
+		next, err := l.fetchAndHandle(pos)
+		if next != committed && !l.s.c.opts.ManualCommit {
+			if l.g.commit(l.member, l.gen, l.tp, next) != nil {
+				return // fenced: the partition is no longer ours
+			}
+			committed = next
+		}
+		pos = next
+		if err != nil {
+			l.fail(err)
+			break
+		}
+	}
+	l.finish()
+}
+
+// start returns the offset to begin at: the group's committed offset, else
+// the StartOffset policy's (which is committed at once, so that a later
+// owner starts at the same place).
+func (l *partLoop) start() (int64, error) {
+	if off, ok := l.g.committed(l.tp); ok {
+		return off, nil
+	}
+	off := l.log.FirstOffset()
+	if l.s.c.opts.StartOffset == StartLatest {
+		off = l.log.NextOffset()
+	}
+	if !l.s.c.opts.ManualCommit {
+		if err := l.g.commit(l.member, l.gen, l.tp, off); err != nil {
+			return 0, err
+		}
+	}
+	return off, nil
+}
+
+// fetchAndHandle reads a batch at pos, waiting for data if there is none,
+// handles it, and returns the position after the last handled message.
+func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
+	recs, err := l.log.Read(pos, l.s.c.opts.FetchMaxRecords, 1<<20)
+	if errors.Is(err, storage.ErrOffsetOutOfRange) {
+		return l.reset(pos), nil
+	}
+	if err != nil {
+		return pos, storageError(l.tp.Topic, l.tp.Partition, err)
+	}
+	if len(recs) == 0 {
+		l.wait(pos)
+		return pos, nil
+	}
+	for i := range recs {
+		if l.stopping() || l.seekTo.Load() >= 0 {
+			break
+		}
+		m := messageFromRecord(l.tp.Topic, l.tp.Partition, &recs[i])
+		done, err := l.handle(m)
+		if err != nil || !done {
+			return pos, err
+		}
+		pos = m.Offset + 1
+	}
+	return pos, nil
+}
+
+// reset moves a position that fell outside the partition (retention removed
+// it, or data was lost in a crash under a non-durable policy) to the nearest
+// valid offset, and reports it.
+func (l *partLoop) reset(pos int64) int64 {
+	first, next := l.log.FirstOffset(), l.log.NextOffset()
+	to := min(max(pos, first), next)
+	l.s.c.b.log.Warn("brook: committed offset out of range; reset", "group", l.g.id,
+		"partition", l.tp, "offset", pos, "reset_to", to)
+	return to
+}
+
+// wait blocks until the partition grows past pos or the loop must end.
+func (l *partLoop) wait(pos int64) {
+	ch := l.log.Notify()
+	if l.log.NextOffset() > pos {
+		return
+	}
+	select {
+	case <-ch:
+	case <-l.stopCh:
+	case <-l.ctx.Done():
+	case <-l.seekCh:
+	}
+}
+
+// handle runs the handler on m with retries and the error policy. done is
+// false when the loop was cancelled before m was handled.
+func (l *partLoop) handle(m *Message) (done bool, err error) {
+	opts := &l.s.c.opts
+	backoff := opts.RetryBackoff
+	var herr error
+	attempt := 0
+	for attempt < opts.MaxAttempts {
+		attempt++
+		if !l.s.polling {
+			l.busy.Store(time.Now().UnixNano())
+		}
+		herr = callHandler(l.ctx, l.s.h, m)
+		l.busy.Store(0)
+		if herr == nil {
+			return true, nil
+		}
+		if l.ctx.Err() != nil {
+			return false, nil // cancelled: m was not handled
+		}
+		if attempt < opts.MaxAttempts && !sleepCtx(l.ctx, backoff) {
+			return false, nil
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+	failure := &HandlerError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Attempts: attempt, Err: herr}
+	return l.s.c.onFailure(m, failure)
+}
+
+func callHandler(ctx context.Context, h Handler, m *Message) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return h(ctx, m)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// fail records a loop error: handler failures stop the run; storage errors
+// are reported and end this partition's loop.
+func (l *partLoop) fail(err error) {
+	var herr *HandlerError
+	switch {
+	case errors.As(err, &herr):
+		l.err = err
+	case errors.Is(err, ErrClosed), errors.Is(err, ErrFenced), errors.Is(err, ErrUnknownTopic), l.lost.Load():
+	default:
+		l.err = fmt.Errorf("brook: consumer %q: %w", l.s.c.name, err)
+	}
+}
+
+// finish commits and, after a revocation, releases the partition.
+func (l *partLoop) finish() {
+	if l.lost.Load() || !l.revoked() {
+		return // lost: commit nothing; cancelled: the member leaves with its offsets flushed
+	}
+	if err := l.g.offsets.flush(); err != nil {
+		l.s.c.b.log.Error("brook: write committed offsets", "group", l.g.id, "err", err)
+	}
+	l.g.release(l.member, l.gen, l.tp)
+	l.released = true
+}

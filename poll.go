@@ -1,0 +1,176 @@
+package brook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// poller drives a consumer in pull mode: a background run whose handler
+// hands each message to Poll and returns nil when the next Poll (or Close)
+// comes, which is when the message counts as processed and is committed.
+type poller struct {
+	ch     chan *polled
+	done   chan struct{} // closed when the background run ends
+	err    error         // the run's result, set before done is closed
+	held   atomic.Int64  // unix nanos when the message in hand was handed out; 0 if none
+	mu     sync.Mutex
+	inHand *polled
+}
+
+type polled struct {
+	m   *Message
+	ack chan struct{}
+}
+
+// Poll returns the next message of the partitions assigned to this consumer,
+// waiting for one until ctx ends. Calling Poll again (or Close) marks the
+// previous message as processed, and it is committed (unless ManualCommit).
+// A message left in hand longer than PollTimeout gets the consumer evicted,
+// as a stuck handler would. The first Poll joins the group; Poll and Run
+// cannot be mixed on one consumer (ErrRunning). Errors are those of Run.
+func (c *Consumer) Poll(ctx context.Context) (*Message, error) {
+	p, err := c.poller()
+	if err != nil {
+		return nil, err
+	}
+	p.ackInHand()
+	select {
+	case it := <-p.ch:
+		p.mu.Lock()
+		p.inHand = it
+		p.held.Store(time.Now().UnixNano())
+		p.mu.Unlock()
+		return it.m, nil
+	case <-p.done:
+		if p.err != nil {
+			return nil, p.err
+		}
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Messages returns an iterator over Poll's results: it yields each message
+// with a nil error, and stops after yielding the first error (ctx's end
+// included). Breaking out of the loop leaves the last message in hand until
+// the next Poll or Close.
+func (c *Consumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
+	return func(yield func(*Message, error) bool) {
+		for {
+			m, err := c.Poll(ctx)
+			if !yield(m, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// poller returns the consumer's poller, starting its background run on
+// first use.
+func (c *Consumer) poller() (*poller, error) {
+	c.mu.Lock()
+	p := c.poll
+	c.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	runCtx, err := c.startRun(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	p = &poller{ch: make(chan *polled), done: make(chan struct{})}
+	c.mu.Lock()
+	c.poll = p
+	c.mu.Unlock()
+	go func() {
+		p.err = c.run(runCtx, p.handle, true)
+		c.mu.Lock()
+		c.poll = nil
+		c.mu.Unlock()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// handle is the background run's handler: it waits for Poll to take m and
+// for the next Poll to acknowledge it.
+func (p *poller) handle(ctx context.Context, m *Message) error {
+	it := &polled{m: m, ack: make(chan struct{})}
+	select {
+	case p.ch <- it:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-it.ack:
+		return nil
+	case <-ctx.Done():
+		select {
+		case <-it.ack: // Close acknowledges before it cancels
+			return nil
+		default:
+			return ctx.Err()
+		}
+	}
+}
+
+func (p *poller) ackInHand() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inHand != nil {
+		close(p.inHand.ack)
+		p.inHand = nil
+		p.held.Store(0)
+	}
+}
+
+func (p *poller) heldFor(now time.Time) time.Duration {
+	if t := p.held.Load(); t != 0 {
+		return now.Sub(time.Unix(0, t))
+	}
+	return 0
+}
+
+// onFailure applies the ErrorPolicy to a message whose handler failed on
+// every attempt. done reports whether the loop may commit past m.
+func (c *Consumer) onFailure(m *Message, herr *HandlerError) (done bool, err error) {
+	c.b.log.Error("brook: handler failed", "group", c.groupID, "consumer", c.name,
+		"topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", herr.Err)
+	switch c.opts.ErrorPolicy {
+	case SkipOnError:
+		return true, nil
+	case DeadLetterOnError:
+		if err := c.deadLetter(m, herr); err != nil {
+			return false, fmt.Errorf("%w (dead-letter publish failed: %v)", herr, err)
+		}
+		return true, nil
+	}
+	return false, herr
+}
+
+// deadLetter publishes a copy of m to the dead-letter topic, creating it
+// with one partition if needed.
+func (c *Consumer) deadLetter(m *Message, herr *HandlerError) error {
+	topic := c.opts.DeadLetterTopic
+	if topic == "" {
+		topic = c.groupID + ".dlq"
+	}
+	if _, err := c.b.CreateTopic(topic, TopicConfig{Partitions: 1}); err != nil && !errors.Is(err, ErrTopicExists) {
+		return err
+	}
+	dl := &Message{Topic: topic, Partition: PartitionByKey, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp,
+		Headers: append(append([]Header(nil), m.Headers...),
+			Header{Key: "brook.dlq.topic", Value: []byte(m.Topic)},
+			Header{Key: "brook.dlq.partition", Value: fmt.Appendf(nil, "%d", m.Partition)},
+			Header{Key: "brook.dlq.offset", Value: fmt.Appendf(nil, "%d", m.Offset)},
+			Header{Key: "brook.dlq.error", Value: []byte(herr.Err.Error())},
+		)}
+	p := &Producer{b: c.b, name: c.name + "-dlq"}
+	return p.Publish(topic, dl)
+}

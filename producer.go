@@ -1,0 +1,204 @@
+package brook
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/brookmq/brook/storage"
+)
+
+// Producer publishes messages to the broker's topics. Publishes to the same
+// partition from many goroutines are group-committed: one write and one fsync
+// serve them all. A Producer is safe for concurrent use.
+type Producer struct {
+	b    *Broker
+	name string
+	rr   atomic.Uint64 // round-robin position
+
+	mu       sync.Mutex
+	closed   bool
+	inflight int
+	idle     chan struct{} // closed when inflight drops to 0
+}
+
+// CreateProducer returns a producer named name. The name is informational
+// (it appears in logs). Calls on the producer return the broker's error if
+// the broker could not be opened or is closed.
+func (b *Broker) CreateProducer(name string) *Producer {
+	p := &Producer{b: b, name: name}
+	if b.err == nil {
+		_ = b.register(p) // a closed broker makes every publish return ErrClosed
+	}
+	return p
+}
+
+// Name returns the producer's name.
+func (p *Producer) Name() string { return p.name }
+
+// Publish appends m to topic and returns when it is as durable as the topic's
+// SyncPolicy promises (by default: fsynced). It sets m.Offset, m.Partition
+// when Brook chose it, and m.Timestamp when it was zero. It does not depend on
+// any consumer: messages wait in the log until they are read.
+//
+// It returns ErrNilMessage, ErrInvalidTopicName, ErrUnknownTopic,
+// ErrTopicMismatch (m.Topic names another topic; an empty m.Topic is set to
+// topic), ErrInvalidPartition, ErrMessageTooLarge, ErrPartitionFailed after a
+// disk error, or ErrClosed.
+func (p *Producer) Publish(topic string, m *Message) error {
+	return p.PublishContext(context.Background(), topic, m)
+}
+
+// PublishContext is Publish with a context. If ctx ends before the message is
+// handed to the partition's writer, it returns ctx.Err() and nothing is
+// written; once handed over, the write completes and its result is returned.
+func (p *Producer) PublishContext(ctx context.Context, topic string, m *Message) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	l, err := p.resolve(topic, m)
+	if err != nil {
+		return err
+	}
+	recs := []storage.Record{m.record()}
+	first, err := l.Append(ctx, recs)
+	if err != nil {
+		return storageError(topic, m.Partition, err)
+	}
+	m.Offset, m.Timestamp = first, recs[0].Timestamp
+	return nil
+}
+
+// PublishAsync starts publishing m and returns at once. done, if not nil, is
+// called exactly once with m and the result when the message is durable per
+// the topic's policy (or failed). done runs on the partition's writer
+// goroutine: it must be quick and must not block; it may publish again
+// through PublishAsync but not through Publish. Flush waits for every
+// PublishAsync of this producer. Errors are those of Publish.
+func (p *Producer) PublishAsync(topic string, m *Message, done func(*Message, error)) {
+	if done == nil {
+		done = func(*Message, error) {}
+	}
+	if err := p.begin(); err != nil {
+		done(m, err)
+		return
+	}
+	l, err := p.resolve(topic, m)
+	if err != nil {
+		done(m, err)
+		p.end()
+		return
+	}
+	recs := []storage.Record{m.record()}
+	l.AppendAsync(recs, func(first int64, err error) {
+		if err == nil {
+			m.Offset, m.Timestamp = first, recs[0].Timestamp
+		}
+		done(m, storageError(topic, m.Partition, err))
+		p.end() // after done, so that Flush covers the callbacks too
+	})
+}
+
+// Flush waits until every PublishAsync of this producer has completed, or
+// ctx ends.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	idle := p.idle
+	p.mu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close waits for the producer's pending PublishAsync calls and makes later
+// calls return ErrClosed. It is idempotent.
+func (p *Producer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	err := p.Flush(context.Background())
+	if p.b.err == nil {
+		p.b.unregister(p)
+	}
+	return err
+}
+
+func (p *Producer) check() error {
+	if err := p.b.check(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("%w: producer %q", ErrClosed, p.name)
+	}
+	return nil
+}
+
+// begin counts an asynchronous publish in flight.
+func (p *Producer) begin() error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inflight == 0 {
+		p.idle = make(chan struct{})
+	}
+	p.inflight++
+	return nil
+}
+
+func (p *Producer) end() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+	if p.inflight == 0 {
+		close(p.idle)
+	}
+}
+
+// resolve validates m for topic, chooses its partition, and returns that
+// partition's log.
+func (p *Producer) resolve(topic string, m *Message) (*storage.Log, error) {
+	if m == nil {
+		return nil, ErrNilMessage
+	}
+	if err := checkTopicName(topic); err != nil {
+		return nil, err
+	}
+	if m.Topic == "" {
+		m.Topic = topic
+	} else if m.Topic != topic {
+		return nil, fmt.Errorf("%w: message for %q published to %q", ErrTopicMismatch, m.Topic, topic)
+	}
+	t, err := p.b.Topic(topic)
+	if err != nil {
+		return nil, err
+	}
+	if max := t.maxMessageBytes(); m.size() > max {
+		return nil, &TopicError{Topic: topic, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, m.size(), max)}
+	}
+	n := t.Partitions()
+	switch {
+	case m.Partition >= 0:
+	case m.Partition == PartitionByKey && m.Key != nil:
+		m.Partition = keyPartition(m.Key, n)
+	case m.Partition == PartitionByKey || m.Partition == PartitionRoundRobin:
+		m.Partition = int((p.rr.Add(1) - 1) % uint64(n))
+	default:
+		return nil, &PartitionError{Topic: topic, Partition: m.Partition, Partitions: n, Err: ErrInvalidPartition}
+	}
+	return t.partition(m.Partition)
+}

@@ -1,0 +1,45 @@
+package brook
+
+import "context"
+
+// Fetch reads up to max messages of one partition starting at offset,
+// outside any consumer group (like kcat -o): nothing is committed. If the
+// partition has no message at offset yet, Fetch waits for one until ctx
+// ends. It returns ErrUnknownTopic, ErrInvalidPartition, ErrOffsetOutOfRange
+// (offset outside [first, next]; the error's text gives the range),
+// ErrCorrupt, ErrClosed, or ctx's error.
+func (b *Broker) Fetch(ctx context.Context, topic string, partition int, offset int64, max int) ([]*Message, error) {
+	t, err := b.Topic(topic)
+	if err != nil {
+		return nil, err
+	}
+	l, err := t.partition(partition)
+	if err != nil {
+		return nil, err
+	}
+	if max <= 0 {
+		max = 500
+	}
+	for {
+		ch := l.Notify()
+		recs, err := l.Read(offset, max, 4<<20)
+		if err != nil {
+			return nil, storageError(topic, partition, err)
+		}
+		if len(recs) > 0 {
+			msgs := make([]*Message, len(recs))
+			for i := range recs {
+				msgs[i] = messageFromRecord(topic, partition, &recs[i])
+			}
+			return msgs, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if err := b.check(); err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package brook
+
+import (
+	"context"
+	"slices"
+)
+
+// session is one membership of the consumer in its group: join, follow the
+// coordinator's assignment, leave. It returns nil when ctx ends, a
+// *HandlerError when a handler failed under StopOnError, or errEvicted when
+// the coordinator dropped this member (the caller joins again).
+func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling bool) error {
+	c.mu.Lock()
+	topics := slices.Clone(c.topics)
+	c.mu.Unlock()
+	member := g.join(c.name, topics, c.opts.PollTimeout, c)
+	s := &sessionState{c: c, g: g, member: member, h: h, polling: polling, ctx: ctx,
+		exits: make(chan *partLoop)}
+	c.mu.Lock()
+	c.g, c.member, c.loops = g, member, make(map[TopicPartition]*partLoop)
+	changed := !slices.Equal(c.topics, topics) // Subscribe ran while joining
+	topics = slices.Clone(c.topics)
+	c.mu.Unlock()
+	if changed {
+		g.subscribe(member, topics)
+	}
+	err := s.loop()
+	c.mu.Lock()
+	c.g, c.member, c.loops = nil, "", nil
+	c.mu.Unlock()
+	return err
+}
+
+type sessionState struct {
+	c       *Consumer
+	g       *group
+	member  string
+	h       Handler
+	polling bool
+	ctx     context.Context
+	exits   chan *partLoop
+	err     error // the first handler failure under StopOnError
+}
+
+func (s *sessionState) loop() error {
+	for {
+		select {
+		case <-s.ctx.Done():
+			s.shutdown(false)
+			return s.err
+		case <-s.c.wake:
+			v, ok := s.g.view(s.member)
+			if !ok {
+				s.shutdown(true)
+				return errEvicted
+			}
+			s.reconcile(v)
+		case l := <-s.exits:
+			s.exited(l)
+			if s.err != nil {
+				s.shutdown(false)
+				return s.err
+			}
+		}
+	}
+}
+
+// reconcile starts, stops and cancels partition loops to match v.
+func (s *sessionState) reconcile(v memberView) {
+	loops := s.snapshot()
+	var assigned, lost []TopicPartition
+	for tp, l := range loops {
+		gen, ok := v.owned[tp]
+		switch {
+		case ok && gen == l.gen:
+			if v.revoke[tp] {
+				l.stop()
+			}
+		case l.revoked():
+			// released after a revocation; its exit is on the way
+		default:
+			l.lose()
+			lost = append(lost, tp)
+		}
+	}
+	for tp, gen := range v.owned {
+		if _, running := loops[tp]; running {
+			continue // a loop of an older grant is finishing; its exit re-reconciles
+		}
+		if v.revoke[tp] {
+			s.g.release(s.member, gen, tp) // never started: nothing to commit
+			continue
+		}
+		l, err := newPartLoop(s, tp, gen)
+		if err != nil {
+			s.c.b.log.Warn("brook: cannot read assigned partition", "partition", tp, "err", err)
+			continue
+		}
+		s.c.mu.Lock()
+		s.c.loops[tp] = l
+		s.c.mu.Unlock()
+		go l.run()
+		assigned = append(assigned, tp)
+	}
+	s.callback(s.c.opts.OnLost, lost)
+	s.callback(s.c.opts.OnAssigned, assigned)
+}
+
+// exited removes a finished loop and records its outcome.
+func (s *sessionState) exited(l *partLoop) {
+	s.c.mu.Lock()
+	if s.c.loops[l.tp] == l {
+		delete(s.c.loops, l.tp)
+	}
+	s.c.mu.Unlock()
+	if l.err != nil && s.err == nil {
+		s.err = l.err
+	}
+	if l.released {
+		s.callback(s.c.opts.OnRevoked, []TopicPartition{l.tp})
+	}
+	s.c.notify() // the partition may have been granted again meanwhile
+}
+
+// shutdown ends every loop: after a clean stop they commit what was handled;
+// after an eviction they are lost and commit nothing. Then it leaves.
+func (s *sessionState) shutdown(evicted bool) {
+	loops := s.snapshot()
+	var lost []TopicPartition
+	for tp, l := range loops {
+		if evicted {
+			l.lose()
+			lost = append(lost, tp)
+		} else {
+			l.cancel()
+		}
+	}
+	for range loops {
+		s.exited(<-s.exits)
+	}
+	if err := s.g.offsets.flush(); err != nil {
+		s.c.b.log.Error("brook: write committed offsets", "group", s.g.id, "err", err)
+	}
+	if !evicted {
+		s.g.leave(s.member)
+	}
+	s.callback(s.c.opts.OnLost, lost)
+}
+
+func (s *sessionState) snapshot() map[TopicPartition]*partLoop {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	m := make(map[TopicPartition]*partLoop, len(s.c.loops))
+	for tp, l := range s.c.loops {
+		m[tp] = l
+	}
+	return m
+}
+
+func (s *sessionState) callback(f func([]TopicPartition), tps []TopicPartition) {
+	if f == nil || len(tps) == 0 {
+		return
+	}
+	slices.SortFunc(tps, compareTopicPartition)
+	f(tps)
+}

@@ -1,0 +1,258 @@
+package brook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/brookmq/brook/storage"
+)
+
+// Topic is a named, partitioned log. Get one from CreateNewTopic,
+// CreateTopic or Broker.Topic. Its methods are safe for concurrent use.
+type Topic struct {
+	b    *Broker
+	name string
+	dir  string
+
+	mu      sync.RWMutex
+	meta    topicMeta      // as stored: zero fields mean broker defaults
+	parts   []*storage.Log // index = partition
+	deleted bool
+}
+
+// topicMeta is topic.json, the persisted configuration of a topic.
+type topicMeta struct {
+	Version         int           `json:"version"`
+	Name            string        `json:"name"`
+	Partitions      int           `json:"partitions"`
+	RetentionAge    time.Duration `json:"retention_age_ns,omitempty"`
+	RetentionBytes  int64         `json:"retention_bytes,omitempty"`
+	MaxMessageBytes int           `json:"max_message_bytes,omitempty"`
+	Sync            SyncPolicy    `json:"sync,omitempty"`
+	Created         time.Time     `json:"created"`
+}
+
+const topicMetaVersion = 1
+
+// validName reports whether s follows Kafka's topic naming rules, which also
+// make it a safe single path element: 1 to 249 characters of [a-zA-Z0-9._-],
+// and neither "." nor "..".
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > maxTopicNameLen || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkTopicName(name string) error {
+	if !validName(name) {
+		return &TopicError{Topic: name, Err: ErrInvalidTopicName}
+	}
+	return nil
+}
+
+// CreateNewTopic creates a topic with the given number of partitions and
+// the broker's default configuration, or returns the existing topic of that
+// name if it has the same number of partitions (so a program can run again
+// on its own data). It returns ErrInvalidTopicName, ErrInvalidPartition,
+// ErrTopicExists (same name, other partition count), or ErrClosed.
+func (b *Broker) CreateNewTopic(name string, partitions int) (*Topic, error) {
+	t, err := b.CreateTopic(name, TopicConfig{Partitions: partitions})
+	if errors.Is(err, ErrTopicExists) {
+		if t, terr := b.Topic(name); terr == nil && t.Partitions() == partitions {
+			return t, nil
+		}
+	}
+	return t, err
+}
+
+// CreateTopic creates a topic with the given configuration. The topic's
+// metadata is written atomically and fsynced before CreateTopic returns.
+// Consumer groups subscribed to the name rebalance. It returns
+// ErrInvalidTopicName, ErrInvalidPartition, ErrInvalidConfig, ErrTopicExists
+// or ErrClosed.
+func (b *Broker) CreateTopic(name string, cfg TopicConfig) (*Topic, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if err := checkTopicName(name); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, &TopicError{Topic: name, Err: err}
+	}
+	t, err := b.createTopic(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b.topicsChanged()
+	return t, nil
+}
+
+func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := b.topics[name]; ok {
+		return nil, &TopicError{Topic: name, Err: ErrTopicExists}
+	}
+	meta := topicMeta{
+		Version: topicMetaVersion, Name: name, Partitions: cfg.Partitions,
+		RetentionAge: cfg.RetentionAge, RetentionBytes: cfg.RetentionBytes,
+		MaxMessageBytes: cfg.MaxMessageBytes, Sync: cfg.Sync, Created: time.Now().UTC(),
+	}
+	// Stage the directory with its metadata, then rename it into place: a
+	// crash leaves either no topic or a complete one.
+	stage, err := os.MkdirTemp(filepath.Join(b.dir, "tmp"), "create-")
+	if err != nil {
+		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
+	}
+	defer os.RemoveAll(stage)
+	if err := writeMeta(stage, meta); err != nil {
+		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
+	}
+	dir := filepath.Join(b.dir, "topics", name)
+	if err := os.Rename(stage, dir); err != nil {
+		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
+	}
+	t := &Topic{b: b, name: name, dir: dir, meta: meta}
+	if err := t.openPartitions(0, meta.Partitions); err != nil {
+		t.close()
+		return nil, err
+	}
+	b.topics[name] = t
+	return t, nil
+}
+
+func writeMeta(dir string, meta topicMeta) error {
+	data, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "topic.json"), append(data, '\n'))
+}
+
+// loadTopic reads a topic's metadata and opens its partitions.
+func loadTopic(b *Broker, name string) (*Topic, error) {
+	dir := filepath.Join(b.dir, "topics", name)
+	path := filepath.Join(dir, "topic.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: topic metadata %s: %v", ErrCorrupt, path, err)
+	}
+	var meta topicMeta
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return nil, fmt.Errorf("%w: topic metadata %s: %v", ErrCorrupt, path, err)
+	}
+	if meta.Version != topicMetaVersion || meta.Name != name || !validName(name) ||
+		(TopicConfig{Partitions: meta.Partitions, Sync: meta.Sync, RetentionAge: meta.RetentionAge,
+			RetentionBytes: meta.RetentionBytes, MaxMessageBytes: meta.MaxMessageBytes}).validate() != nil {
+		return nil, fmt.Errorf("%w: topic metadata %s: unknown version or invalid content", ErrCorrupt, path)
+	}
+	t := &Topic{b: b, name: name, dir: dir, meta: meta}
+	if err := t.openPartitions(0, meta.Partitions); err != nil {
+		t.close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// openPartitions opens partitions [from, to) and appends them to t.parts.
+// The caller holds t.mu or is the only user of t.
+func (t *Topic) openPartitions(from, to int) error {
+	sync := t.meta.Sync
+	if sync == SyncDefault {
+		sync = t.b.opts.Sync
+	}
+	so := &storage.Options{
+		SegmentSize:   t.b.opts.SegmentSize,
+		Sync:          sync.storage(),
+		SyncInterval:  t.b.opts.SyncInterval,
+		MaxRecordSize: 2*t.maxMessageBytes() + 1024, // room for encoding overhead
+		Logger:        t.b.log.With("topic", t.name),
+		FS:            t.b.opts.fs,
+	}
+	for p := from; p < to; p++ {
+		l, err := storage.Open(filepath.Join(t.dir, strconv.Itoa(p)), so)
+		if err != nil {
+			return storageError(t.name, p, err)
+		}
+		if rec := l.Recovery(); rec.TruncatedRecords > 0 || rec.TruncatedBytes > 0 {
+			t.b.log.Warn("brook: repaired partition tail", "topic", t.name, "partition", p,
+				"records", rec.TruncatedRecords, "bytes", rec.TruncatedBytes, "saved_to", rec.SavedTo, "reason", rec.Reason)
+		}
+		t.parts = append(t.parts, l)
+	}
+	return nil
+}
+
+func (t *Topic) maxMessageBytes() int {
+	if t.meta.MaxMessageBytes > 0 {
+		return t.meta.MaxMessageBytes
+	}
+	return t.b.opts.MaxMessageBytes
+}
+
+// Name returns the topic's name.
+func (t *Topic) Name() string { return t.name }
+
+// Partitions returns the topic's current number of partitions.
+func (t *Topic) Partitions() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.parts)
+}
+
+// Config returns the topic's configuration, with defaults filled in.
+func (t *Topic) Config() TopicConfig {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	sync := t.meta.Sync
+	if sync == SyncDefault {
+		sync = t.b.opts.Sync
+	}
+	return TopicConfig{
+		Partitions: len(t.parts), RetentionAge: t.meta.RetentionAge,
+		RetentionBytes: t.meta.RetentionBytes, MaxMessageBytes: t.maxMessageBytes(), Sync: sync,
+	}
+}
+
+// partition returns the log of partition p, or a *PartitionError.
+func (t *Topic) partition(p int) (*storage.Log, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.deleted {
+		return nil, &TopicError{Topic: t.name, Err: ErrUnknownTopic}
+	}
+	if p < 0 || p >= len(t.parts) {
+		return nil, &PartitionError{Topic: t.name, Partition: p, Partitions: len(t.parts), Err: ErrInvalidPartition}
+	}
+	return t.parts[p], nil
+}
+
+func (t *Topic) close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for _, l := range t.parts {
+		errs = append(errs, l.Close())
+	}
+	return errors.Join(errs...)
+}
