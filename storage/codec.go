@@ -185,7 +185,7 @@ func parseBody(b []byte, rec *Record) (ts int64, ok bool) {
 		return 0, false
 	}
 	if rec != nil {
-		rec.Timestamp = time.Unix(0, ts)
+		rec.Timestamp = time.Unix(0, ts).UTC()
 		rec.Key = key
 		rec.Headers = hs
 		rec.Value = val

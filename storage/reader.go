@@ -29,7 +29,9 @@ const (
 // Errors: *OffsetError (ErrOffsetOutOfRange) when from is before
 // FirstOffset or after NextOffset, including when retention removes the
 // segment being read; *CorruptError (ErrCorrupt) when an entry fails its
-// checksum; ErrClosed.
+// checksum; ErrClosed. An error met after some records were read ends the
+// call early with those records; the next call, from the offset after
+// them, reports it.
 func (l *Log) Read(from int64, maxRecords, maxBytes int) ([]Record, error) {
 	if maxRecords <= 0 {
 		maxRecords = defaultReadRecords
@@ -41,7 +43,7 @@ func (l *Log) Read(from int64, maxRecords, maxBytes int) ([]Record, error) {
 	for !q.full() {
 		more, err := l.readStep(q)
 		if err != nil {
-			if len(q.out) > 0 && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrClosed) {
+			if len(q.out) > 0 && !errors.Is(err, ErrClosed) {
 				break // return what was read; the next call reports the error
 			}
 			return nil, err

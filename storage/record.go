@@ -17,8 +17,8 @@ type Record struct {
 	// Offset is the record's position in the log, assigned by Append.
 	Offset int64
 	// Timestamp is stored as Unix nanoseconds (so only times between the
-	// years 1678 and 2262 round-trip, and the location is not kept).
-	// Append sets it to time.Now() when it is zero.
+	// years 1678 and 2262 round-trip, and the location is not kept: Read
+	// returns UTC times). Append sets it to time.Now() when it is zero.
 	Timestamp time.Time
 	Key       []byte
 	Headers   []Header

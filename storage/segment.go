@@ -195,13 +195,17 @@ func (q *readReq) full() bool {
 	return len(q.out) >= q.maxRecords || (len(q.out) > 0 && q.nbytes >= q.maxBytes)
 }
 
+// add decodes entry e, the record at offset off, into q.out. The record's
+// slices alias e.
 func (q *readReq) add(e []byte, off int64, path string) error {
-	var r Record
-	if _, reason := decodeEntry(e, &r); reason != "" {
+	n := len(q.out)
+	q.out = append(q.out, Record{}) // decode in place: fewer write barriers
+	r := &q.out[n]
+	if _, reason := decodeEntry(e, r); reason != "" {
+		q.out = q.out[:n]
 		return &CorruptError{Segment: path, Offset: off, Reason: reason}
 	}
 	r.Offset = off
-	q.out = append(q.out, r)
 	q.nbytes += len(e)
 	return nil
 }
