@@ -68,6 +68,7 @@ func subcommands() []func(*app) *cobra.Command {
 		newConsumeCmd,
 		newGroupsCmd,
 		newCheckCmd,
+		newBenchCmd,
 	}
 }
 

@@ -1,0 +1,257 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/brookmq/brook"
+)
+
+// asyncProduce publishes total messages of size bytes to partitions
+// [0, parts) of topic with PublishAsync and Flush: one goroutine and one
+// Producer per partition, each keeping up to depth chunks of batch
+// messages in flight (it waits for its oldest chunk before reusing its
+// messages), then Flush. sent, if not nil, counts messages handed over. It
+// returns the time from the first publish to the last acknowledgement.
+func asyncProduce(ctx context.Context, b *brook.Broker, topic string, parts, total, size, batch, depth int, sent *atomic.Int64) (time.Duration, error) {
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[p] = produceOne(ctx, b, topic, p, share(total, parts, p), size, batch, depth, sent)
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), errors.Join(errs...)
+}
+
+// chunk tracks the acknowledgements of one chunk of PublishAsync calls.
+type chunk struct {
+	left atomic.Int64
+	done chan struct{}
+	err  atomic.Pointer[error]
+}
+
+func (c *chunk) ack(_ *brook.Message, err error) {
+	if err != nil {
+		c.err.CompareAndSwap(nil, &err)
+	}
+	if c.left.Add(-1) == 0 {
+		close(c.done)
+	}
+}
+
+func (c *chunk) wait(ctx context.Context) error {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if e := c.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// produceOne publishes n messages to one partition; see asyncProduce.
+func produceOne(ctx context.Context, b *brook.Broker, topic string, part, n, size, batch, depth int, sent *atomic.Int64) error {
+	p := b.CreateProducer(fmt.Sprintf("bench-%d", part))
+	defer p.Close()
+	value := make([]byte, size)
+	msgs := make([]brook.Message, batch*depth)
+	chunks := make([]*chunk, depth)
+	for i := 0; i < n; {
+		slot := (i / batch) % depth
+		if c := chunks[slot]; c != nil {
+			if err := c.wait(ctx); err != nil {
+				return err
+			}
+		}
+		k := min(batch, n-i)
+		c := &chunk{done: make(chan struct{})}
+		c.left.Store(int64(k))
+		chunks[slot] = c
+		ack := c.ack // one closure per chunk, not per message
+		for j := range k {
+			m := &msgs[slot*batch+j]
+			*m = brook.Message{Topic: topic, Partition: part, Value: value}
+			p.PublishAsync(topic, m, ack)
+		}
+		i += k
+		if sent != nil {
+			sent.Add(int64(k))
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		if c != nil {
+			if err := c.wait(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// produceRun opens a broker under policy on a fresh directory, makes a
+// topic of cfg.Partitions partitions and measures one asyncProduce of
+// cfg.ProduceRecords messages, in messages per second.
+func (r *runner) produceRun(ctx context.Context, policy brook.SyncPolicy) (float64, error) {
+	dir, err := r.tempDir("produce")
+	if err != nil {
+		return 0, err
+	}
+	defer removeAll(dir)
+	b, err := r.openBroker(dir, policy)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
+	c := r.cfg
+	if _, err := b.CreateNewTopic("produce", c.Partitions); err != nil {
+		return 0, err
+	}
+	d, err := asyncProduce(ctx, b, "produce", c.Partitions, c.ProduceRecords, c.RecordSize, c.Batch, c.Depth, nil)
+	if err != nil {
+		return 0, err
+	}
+	return float64(c.ProduceRecords) / d.Seconds(), nil
+}
+
+// rawRun measures the parallel raw WAL ceiling once.
+func (r *runner) rawRun(ctx context.Context, fsync bool) (float64, error) {
+	dir, cleanup, err := r.rawCeilingDir()
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	c := r.cfg
+	return rawParallel(ctx, dir, c.Partitions, c.ProduceRecords, c.RecordSize, c.Batch, c.SegmentSize, fsync)
+}
+
+// produceDurable is workload 1: PublishAsync + Flush under the default
+// policy (an fsync per group commit), against raw WAL batches + fsync
+// measured alternately with it.
+func (r *runner) produceDurable(ctx context.Context) error {
+	return r.producePaired(ctx, "1 produce durable (PublishAsync+Flush)", brook.SyncAlways, true,
+		&r.res.rawSync, &r.res.w1)
+}
+
+// produceUnsynced is workload 3: the same without any fsync, against raw
+// WAL batches without fsync.
+func (r *runner) produceUnsynced(ctx context.Context) error {
+	return r.producePaired(ctx, "3 produce SyncNever (PublishAsync+Flush)", brook.SyncNever, false,
+		&r.res.rawNoSync, &r.res.w3)
+}
+
+// producePaired alternates the raw ceiling and Brook, rep by rep, so that
+// both see the same machine.
+func (r *runner) producePaired(ctx context.Context, name string, policy brook.SyncPolicy, fsync bool, raw, got *[]float64) error {
+	for rep := 1; rep <= r.cfg.Reps; rep++ {
+		ceil, err := r.rawRun(ctx, fsync)
+		if err != nil {
+			return err
+		}
+		*raw = append(*raw, ceil)
+		v, err := r.produceRun(ctx, policy)
+		if err != nil {
+			return err
+		}
+		*got = append(*got, v)
+		r.logf("%s rep %d/%d: %s msgs/s; raw wal ×%d %s: %s msgs/s (%.2f×)", name, rep, r.cfg.Reps,
+			si(v), r.cfg.Partitions, fsyncLabel(fsync), si(ceil), v/ceil)
+	}
+	return nil
+}
+
+func fsyncLabel(fsync bool) string {
+	if fsync {
+		return "batch+fsync"
+	}
+	return "batch, no fsync"
+}
+
+// produceSyncMany is workload 2: SyncGoroutines goroutines call Publish
+// (synchronous, durable) in a loop for SyncDuration, so that each group
+// commit serves many of them. It is measured over cfg.Partitions
+// partitions (the goroutines spread evenly) and over one partition.
+func (r *runner) produceSyncMany(ctx context.Context) error {
+	for rep := 1; rep <= r.cfg.Reps; rep++ {
+		for _, parts := range []int{r.cfg.Partitions, 1} {
+			v, err := r.syncManyRun(ctx, parts)
+			if err != nil {
+				return err
+			}
+			if parts == 1 {
+				r.res.w2one = append(r.res.w2one, v)
+			} else {
+				r.res.w2 = append(r.res.w2, v)
+			}
+			r.logf("2 produce durable, %d× sync Publish, %d partition(s) rep %d/%d: %s msgs/s",
+				r.cfg.SyncGoroutines, parts, rep, r.cfg.Reps, si(v))
+		}
+	}
+	return nil
+}
+
+func (r *runner) syncManyRun(ctx context.Context, parts int) (float64, error) {
+	dir, err := r.tempDir("publish")
+	if err != nil {
+		return 0, err
+	}
+	defer removeAll(dir)
+	b, err := r.openBroker(dir, brook.SyncAlways)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
+	if _, err := b.CreateNewTopic("publish", parts); err != nil {
+		return 0, err
+	}
+	p := b.CreateProducer("bench")
+	defer p.Close()
+	var stop atomic.Bool
+	var count atomic.Int64
+	g := r.cfg.SyncGoroutines
+	errs := make([]error, g)
+	var wg sync.WaitGroup
+	value := make([]byte, r.cfg.RecordSize)
+	start := time.Now()
+	for i := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := &brook.Message{}
+			n := int64(0)
+			for !stop.Load() && ctx.Err() == nil {
+				*m = brook.Message{Topic: "publish", Partition: i % parts, Value: value}
+				if err := p.Publish("publish", m); err != nil {
+					errs[i] = err
+					break
+				}
+				n++
+			}
+			count.Add(n)
+		}()
+	}
+	t := time.AfterFunc(r.cfg.SyncDuration, func() { stop.Store(true) })
+	defer t.Stop()
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return float64(count.Load()) / elapsed.Seconds(), nil
+}
