@@ -155,6 +155,38 @@ func TestAppendSetsOffsetsAndTimestamps(t *testing.T) {
 	assert.Equal(t, int64(5_000_000_006), got[1].Timestamp.UnixNano())
 }
 
+// TestTimestampSetAtCommit checks that zero timestamps are set by the time
+// Append returns or AppendAsync's done runs, and that the size limit is
+// exact for a record with a zero timestamp.
+func TestTimestampSetAtCommit(t *testing.T) {
+	const limit = 100
+	l := openT(t, t.TempDir(), &Options{MaxRecordSize: limit})
+	before := time.Now()
+	probe := Record{Timestamp: before}
+	fit := make([]byte, limit-encodedSize(&probe)) // exactly at the limit
+	recs := []Record{{Value: fit}}
+	_, err := l.Append(context.Background(), recs)
+	require.NoError(t, err)
+	assert.False(t, recs[0].Timestamp.Before(before))
+	_, err = l.Append(context.Background(), []Record{{Value: append(fit, 0)}})
+	assert.ErrorIs(t, err, ErrRecordTooLarge)
+
+	async := []Record{{Value: []byte("a")}, {Value: []byte("b")}}
+	done := make(chan time.Time, 1)
+	l.AppendAsync(async, func(_ int64, err error) {
+		assert.NoError(t, err)
+		assert.Equal(t, async[0].Timestamp, async[1].Timestamp, "one clock read per commit")
+		done <- async[0].Timestamp
+	})
+	ts := <-done
+	assert.False(t, ts.Before(recs[0].Timestamp))
+	assert.False(t, time.Now().Before(ts))
+	got, err := l.Read(1, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, ts.UnixNano(), got[0].Timestamp.UnixNano())
+}
+
 // TestReturnedSlicesAreOwned mutates what Append took and what Read
 // returned, and checks that the log is not affected.
 func TestReturnedSlicesAreOwned(t *testing.T) {

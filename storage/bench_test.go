@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,7 @@ func benchConcurrentAppend(b *testing.B, l *Log, size, g int) {
 			}
 		}()
 	}
+	commits, reqs := commitStats(l)
 	start := time.Now()
 	for b.Loop() {
 		work <- struct{}{}
@@ -89,6 +91,16 @@ func benchConcurrentAppend(b *testing.B, l *Log, size, g int) {
 	close(work)
 	wg.Wait()
 	reportMsgs(b, start, b.N)
+	commits2, reqs2 := commitStats(l)
+	b.ReportMetric(float64(reqs2-reqs)/float64(max(commits2-commits, 1)), "reqs/commit")
+}
+
+// commitStats returns the number of group commits so far and of the
+// requests they held.
+func commitStats(l *Log) (commits, reqs uint64) {
+	l.walMu.Lock()
+	defer l.walMu.Unlock()
+	return l.gatherSt.commits, l.gatherSt.reqs
 }
 
 // BenchmarkRawWAL is the ceiling: tidwall/wal WriteBatch of 100-byte
@@ -148,8 +160,16 @@ func BenchmarkLaggingReaders(b *testing.B) {
 		}
 	}
 	perSeg := l.NextOffset() * defaultSegmentSize / l.Size()
-	for _, appender := range []string{"off", "on"} {
-		b.Run("appender="+appender, func(b *testing.B) {
+	for _, bench := range []struct {
+		appender string
+		into     bool // readers reuse their record slice (ReadInto)
+	}{{"off", false}, {"on", false}, {"off", true}, {"on", true}} {
+		appender := bench.appender
+		name := "appender=" + appender
+		if bench.into {
+			name += ",ReadInto"
+		}
+		b.Run(name, func(b *testing.B) {
 			stop := make(chan struct{})
 			var bg sync.WaitGroup
 			if appender == "on" {
@@ -161,6 +181,7 @@ func BenchmarkLaggingReaders(b *testing.B) {
 			}
 			const perIter = 10000
 			var pos [3]int64
+			var bufs [3][]Record
 			b.SetBytes(3 * perIter * 100)
 			b.ReportAllocs()
 			start := time.Now()
@@ -171,7 +192,11 @@ func BenchmarkLaggingReaders(b *testing.B) {
 					go func() {
 						defer wg.Done()
 						region := int64(r) * 3 * perSeg
-						pos[r] = benchReadRegion(b, l, region, region+3*perSeg, pos[r], perIter)
+						var buf *[]Record
+						if bench.into {
+							buf = &bufs[r]
+						}
+						pos[r] = benchReadRegion(b, l, buf, region, region+3*perSeg, pos[r], perIter)
 					}()
 				}
 				wg.Wait()
@@ -184,10 +209,18 @@ func BenchmarkLaggingReaders(b *testing.B) {
 }
 
 // benchReadRegion reads n records from pos (relative to lo) in [lo, hi),
-// wrapping around, and returns the next position.
-func benchReadRegion(b *testing.B, l *Log, lo, hi, pos int64, n int) int64 {
+// wrapping around, and returns the next position. With buf not nil it
+// reads with ReadInto into *buf.
+func benchReadRegion(b *testing.B, l *Log, buf *[]Record, lo, hi, pos int64, n int) int64 {
 	for read := 0; read < n; {
-		got, err := l.Read(lo+pos, 1000, 1<<20)
+		var got []Record
+		var err error
+		if buf != nil {
+			got, err = l.ReadInto(*buf, lo+pos, 1000, 1<<20)
+			*buf = got
+		} else {
+			got, err = l.Read(lo+pos, 1000, 1<<20)
+		}
 		if err != nil {
 			b.Error(err)
 			return pos
@@ -198,6 +231,53 @@ func benchReadRegion(b *testing.B, l *Log, lo, hi, pos int64, n int) int64 {
 		}
 	}
 	return pos
+}
+
+// BenchmarkCachedRead reads 100-byte records that are all in the tail
+// cache (written in group commits of 1000), 1000 per call, cycling over
+// them: the path of consumers that keep up with producers. ReadInto
+// reuses the record slice.
+func BenchmarkCachedRead(b *testing.B) {
+	l, err := Open(b.TempDir(), &Options{Sync: SyncNever, CacheBytes: 16 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	recs := benchRecords(1000, 100)
+	for range 100 {
+		if _, err := l.Append(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if first := l.cache.first(); first != 0 {
+		b.Fatalf("cache starts at %d", first)
+	}
+	end := l.NextOffset()
+	for _, api := range []string{"Read", "ReadInto"} {
+		b.Run("api="+api, func(b *testing.B) {
+			b.SetBytes(1000 * 100)
+			b.ReportAllocs()
+			var buf []Record
+			pos := int64(0)
+			start := time.Now()
+			for b.Loop() {
+				var got []Record
+				if api == "ReadInto" {
+					got, err = l.ReadInto(buf, pos, 1000, 1<<20)
+					buf = got
+				} else {
+					got, err = l.Read(pos, 1000, 1<<20)
+				}
+				if err != nil || len(got) != 1000 {
+					b.Fatal(len(got), err)
+				}
+				if pos += 1000; pos >= end {
+					pos = 0
+				}
+			}
+			reportMsgs(b, start, b.N*1000)
+		})
+	}
 }
 
 // benchAppendUntil appends batches of 100 records until stop.
@@ -237,5 +317,50 @@ func BenchmarkTruncateFront(b *testing.B) {
 		if _, err := l.TruncateFront(l.NextOffset()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAsyncAckLatency paces AppendAsync calls of one 100-byte record
+// at a fixed rate under SyncAlways and reports the latency from the call
+// to its done callback (p50 and p99, in µs). Each iteration is one record.
+func BenchmarkAsyncAckLatency(b *testing.B) {
+	for _, rate := range []int{2000, 10000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+			l, err := Open(b.TempDir(), &Options{Sync: SyncAlways})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			interval := time.Second / time.Duration(rate)
+			var mu sync.Mutex
+			var lat []time.Duration
+			var pending sync.WaitGroup
+			next := time.Now()
+			for b.Loop() {
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+				next = next.Add(interval)
+				start := time.Now()
+				pending.Add(1)
+				l.AppendAsync(benchRecords(1, 100), func(_ int64, err error) {
+					if err != nil {
+						b.Error(err)
+					}
+					d := time.Since(start)
+					mu.Lock()
+					lat = append(lat, d)
+					mu.Unlock()
+					pending.Done()
+				})
+			}
+			pending.Wait()
+			slices.Sort(lat)
+			q := func(p float64) float64 {
+				return float64(lat[int(p*float64(len(lat)-1))].Microseconds())
+			}
+			b.ReportMetric(q(0.50), "p50-µs")
+			b.ReportMetric(q(0.99), "p99-µs")
+		})
 	}
 }

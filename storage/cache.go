@@ -118,7 +118,14 @@ func (c *tailCache) snapshot(from int64, maxBytes int) []*block {
 }
 
 // readBlocks decodes records from q.from out of blocks. Entries are copied
-// into a fresh buffer per block first, since blocks are shared.
+// into a fresh buffer per block first, since blocks are shared (the copy
+// is made by append, which does not clear memory it overwrites).
+//
+// Their checksums are not checked: a block holds the very bytes that the
+// writer encoded in this process and handed to the wal (wal.Batch.Write
+// copies them), never bytes read back from a file, and it is immutable
+// once published. Structure is still checked by decoding. Entries read
+// from segment files are always verified.
 func readBlocks(blocks []*block, q *readReq) error {
 	for _, b := range blocks {
 		i := int(max(q.from-b.base, 0))
@@ -131,11 +138,11 @@ func readBlocks(blocks []*block, q *readReq) error {
 		if j == i {
 			return nil
 		}
-		own := make([]byte, b.ends[j-1]-b.start(i))
-		copy(own, b.buf[b.start(i):b.ends[j-1]])
 		shift := b.start(i)
+		own := append([]byte(nil), b.buf[shift:b.ends[j-1]]...)
+		q.grow(j - i)
 		for k := i; k < j; k++ {
-			if err := q.add(own[b.start(k)-shift:b.ends[k]-shift], b.base+int64(k), "(cache)"); err != nil {
+			if err := q.addEntry(own[b.start(k)-shift:b.ends[k]-shift], b.base+int64(k), "(cache)", false); err != nil {
 				return err
 			}
 		}

@@ -46,9 +46,15 @@ func varintLen(x int64) int {
 	return uvarintLen(ux)
 }
 
-// encodedSize returns the size appendEntry will produce for r.
+// encodedSize returns the size appendEntry will produce for r. A zero
+// Timestamp, which the writer replaces with the commit's time just before
+// encoding, is counted at the largest size a timestamp can take, so the
+// result is never below the size written.
 func encodedSize(r *Record) int {
-	n := entryHeaderLen + varintLen(r.Timestamp.UnixNano())
+	n := entryHeaderLen + binary.MaxVarintLen64
+	if !r.Timestamp.IsZero() {
+		n = entryHeaderLen + varintLen(r.Timestamp.UnixNano())
+	}
 	n += uvarintLen(uint64(len(r.Key))) + len(r.Key)
 	n += uvarintLen(uint64(len(r.Headers)))
 	for i := range r.Headers {
@@ -66,9 +72,14 @@ func frameSize(n int) int64 { return int64(uvarintLen(uint64(n)) + n) }
 
 // appendEntry appends the encoding of r to dst.
 func appendEntry(dst []byte, r *Record) []byte {
+	return appendEntryTS(dst, r, r.Timestamp.UnixNano())
+}
+
+// appendEntryTS is appendEntry with r.Timestamp.UnixNano() given as ts.
+func appendEntryTS(dst []byte, r *Record, ts int64) []byte {
 	start := len(dst)
 	dst = append(dst, entryVersion, 0, 0, 0, 0)
-	dst = binary.AppendVarint(dst, r.Timestamp.UnixNano())
+	dst = binary.AppendVarint(dst, ts)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Key)))
 	dst = append(dst, r.Key...)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Headers)))
@@ -99,13 +110,18 @@ func entryCRC(e []byte) uint32 {
 // is not nil, fills it. Key, Value and header values alias e. It returns
 // the timestamp, or a reason when e is invalid. It never panics.
 func decodeEntry(e []byte, rec *Record) (ts int64, reason string) {
+	return decode(e, rec, true)
+}
+
+// decode is decodeEntry, checking the checksum only when verify is set.
+func decode(e []byte, rec *Record, verify bool) (ts int64, reason string) {
 	if len(e) < entryHeaderLen {
 		return 0, "entry too short"
 	}
 	if e[0] != entryVersion {
 		return 0, "unknown entry version"
 	}
-	if binary.LittleEndian.Uint32(e[1:]) != entryCRC(e) {
+	if verify && binary.LittleEndian.Uint32(e[1:]) != entryCRC(e) {
 		return 0, "checksum mismatch"
 	}
 	ts, ok := parseBody(e[entryHeaderLen:], rec)

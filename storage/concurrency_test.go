@@ -254,3 +254,70 @@ func TestTruncateFront(t *testing.T) {
 	assert.Equal(t, int64(200), l.NextOffset())
 	requireRecs(t, readAll(t, l, first), int(first))
 }
+
+// TestSyncAlwaysConcurrentCancelClose runs many one-record appenders under
+// SyncAlways (where commits gather callers) whose contexts often end
+// while they wait, then closes the log under them. Afterwards the log
+// holds exactly the acknowledged records, at their offsets.
+func TestSyncAlwaysConcurrentCancelClose(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, &Options{SegmentSize: 16 << 10})
+	require.NoError(t, err)
+	const appenders = 24
+	type outcome struct {
+		acked     map[int]int64 // seq -> offset
+		cancelled map[int]bool
+	}
+	out := make([]outcome, appenders)
+	var wg sync.WaitGroup
+	for g := 0; g < appenders; g++ {
+		out[g] = outcome{acked: map[int]int64{}, cancelled: map[int]bool{}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := 0; ; seq++ {
+				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				if seq%3 == g%3 {
+					ctx, cancel = context.WithTimeout(ctx, time.Duration(seq%7)*50*time.Microsecond)
+				}
+				first, err := l.Append(ctx, []Record{seqRecord(g, seq)})
+				cancel()
+				switch {
+				case err == nil:
+					out[g].acked[seq] = first
+				case errors.Is(err, context.DeadlineExceeded):
+					out[g].cancelled[seq] = true
+				case errors.Is(err, ErrClosed):
+					return
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	commits, reqs := commitStats(l)
+	require.NoError(t, l.Close())
+	wg.Wait()
+	cancelled := 0
+	for g := range out {
+		cancelled += len(out[g].cancelled)
+	}
+	t.Logf("%d commits of %.1f requests on average, %d appends cancelled", commits, float64(reqs)/float64(max(commits, 1)), cancelled)
+
+	l = openT(t, dir, nil)
+	recs := readAll(t, l, 0)
+	n := 0
+	for g := range out {
+		n += len(out[g].acked)
+	}
+	require.Len(t, recs, n, "exactly the acknowledged records")
+	for _, r := range recs {
+		g, seq := seqOf(t, r)
+		require.False(t, out[g].cancelled[seq], "cancelled append (%d, %d) written", g, seq)
+		off, ok := out[g].acked[seq]
+		require.True(t, ok, "(%d, %d) not acknowledged", g, seq)
+		require.Equal(t, off, r.Offset)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -140,4 +141,54 @@ func TestFaultInterval(t *testing.T) {
 	assert.ErrorIs(t, err, ErrFailed)
 	assert.ErrorIs(t, err, syscall.EIO)
 	assert.False(t, errors.Is(err, ErrClosed))
+}
+
+// hookFS is the OS file system calling onSync (with the count, from 1)
+// before each wal fsync.
+type hookFS struct {
+	FS
+	mu     sync.Mutex
+	n      int
+	onSync func(n int)
+}
+
+func (h *hookFS) WALSync(dir string, sync func() error) error {
+	h.mu.Lock()
+	h.n++
+	n := h.n
+	h.mu.Unlock()
+	h.onSync(n)
+	return sync()
+}
+
+// TestCallbackNotDelayedByNextCommit queues a second batch while the first
+// is being committed and holds the second commit's fsync until the first
+// batch's done has run: done must not wait for later commits.
+func TestCallbackNotDelayedByNextCommit(t *testing.T) {
+	var l *Log
+	firstDone := make(chan struct{})
+	secondDone := make(chan struct{})
+	fsys := &hookFS{FS: OSFS()}
+	fsys.onSync = func(n int) {
+		switch n {
+		case 1: // the first commit: queue a second batch behind it
+			l.AppendAsync([]Record{rec(1)}, func(_ int64, err error) {
+				assert.NoError(t, err)
+				close(secondDone)
+			})
+		case 2:
+			select {
+			case <-firstDone:
+			case <-time.After(5 * time.Second):
+				t.Error("the first batch's done waited for the next commit")
+			}
+		}
+	}
+	l = openT(t, t.TempDir(), &Options{FS: fsys})
+	l.AppendAsync([]Record{rec(0)}, func(_ int64, err error) {
+		assert.NoError(t, err)
+		close(firstDone)
+	})
+	<-secondDone
+	requireRecs(t, readAll(t, l, 0), 0)
 }

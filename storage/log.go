@@ -37,6 +37,7 @@ type Log struct {
 	wtail      *segment // the tail segment as the writer sees it (writer-owned)
 	plan       plan     // reused by the writer
 	spare      *block   // a recycled cache block for the next commit (under walMu)
+	gatherSt   gatherState
 
 	mu     sync.RWMutex
 	segs   []*segment // oldest first; the last is the tail
@@ -257,8 +258,11 @@ func (l *Log) close() error {
 
 	var errs []error
 	l.walMu.Lock()
-	failed := l.q.failed() != nil
-	if !failed {
+	ferr := l.q.failed()
+	failed := ferr != nil
+	if failed {
+		errs = append(errs, ferr) // what was acknowledged since may not be durable
+	} else {
 		if err := l.syncLocked(); err != nil {
 			errs = append(errs, err)
 		}

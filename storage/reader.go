@@ -33,20 +33,31 @@ const (
 // call early with those records; the next call, from the offset after
 // them, reports it.
 func (l *Log) Read(from int64, maxRecords, maxBytes int) ([]Record, error) {
+	return l.ReadInto(nil, from, maxRecords, maxBytes)
+}
+
+// ReadInto is Read appending to dst[:0]: a consumer that passes back the
+// slice of its previous call reuses its capacity instead of allocating
+// (and clearing) a new one for every call. Only the Record values in dst
+// are overwritten: the byte slices and Headers of the records it held are
+// never reused, so a copy of a record kept from an earlier call stays
+// intact. Errors are those of Read; when nothing was read the result is
+// dst[:0]. A nil dst makes ReadInto exactly Read.
+func (l *Log) ReadInto(dst []Record, from int64, maxRecords, maxBytes int) ([]Record, error) {
 	if maxRecords <= 0 {
 		maxRecords = defaultReadRecords
 	}
 	if maxBytes <= 0 {
 		maxBytes = defaultReadBytes
 	}
-	q := &readReq{from: from, maxRecords: maxRecords, maxBytes: maxBytes}
+	q := &readReq{from: from, maxRecords: maxRecords, maxBytes: maxBytes, out: dst[:0]}
 	for !q.full() {
 		more, err := l.readStep(q)
 		if err != nil {
 			if len(q.out) > 0 && !errors.Is(err, ErrClosed) {
 				break // return what was read; the next call reports the error
 			}
-			return nil, err
+			return dst[:0], err
 		}
 		if !more {
 			break

@@ -18,7 +18,8 @@ type Record struct {
 	Offset int64
 	// Timestamp is stored as Unix nanoseconds (so only times between the
 	// years 1678 and 2262 round-trip, and the location is not kept: Read
-	// returns UTC times). Append sets it to time.Now() when it is zero.
+	// returns UTC times). Append sets it when it is zero, to the time of
+	// the group commit that writes the record.
 	Timestamp time.Time
 	Key       []byte
 	Headers   []Header

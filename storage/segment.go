@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -191,6 +192,13 @@ type readReq struct {
 	nbytes     int
 }
 
+// grow makes room in q.out for n more records.
+func (q *readReq) grow(n int) {
+	if n > cap(q.out)-len(q.out) {
+		q.out = slices.Grow(q.out, n)
+	}
+}
+
 func (q *readReq) full() bool {
 	return len(q.out) >= q.maxRecords || (len(q.out) > 0 && q.nbytes >= q.maxBytes)
 }
@@ -198,10 +206,15 @@ func (q *readReq) full() bool {
 // add decodes entry e, the record at offset off, into q.out. The record's
 // slices alias e.
 func (q *readReq) add(e []byte, off int64, path string) error {
+	return q.addEntry(e, off, path, true)
+}
+
+// addEntry is add, checking e's checksum only when verify is set.
+func (q *readReq) addEntry(e []byte, off int64, path string, verify bool) error {
 	n := len(q.out)
 	q.out = append(q.out, Record{}) // decode in place: fewer write barriers
 	r := &q.out[n]
-	if _, reason := decodeEntry(e, r); reason != "" {
+	if _, reason := decode(e, r, verify); reason != "" {
 		q.out = q.out[:n]
 		return &CorruptError{Segment: path, Offset: off, Reason: reason}
 	}
@@ -237,9 +250,9 @@ func readSegment(sr segRead, q *readReq) (int64, error) {
 		if _, err := sr.f.ReadAt(buf, pos); err != nil {
 			return off, err
 		}
-		if q.out == nil { // size the result once: growing it costs write barriers
-			q.out = make([]Record, 0, min(int64(q.maxRecords), want/sr.avg+1))
-		}
+		// Size the result for the chunk: growing it record by record costs
+		// copies and write barriers. A reused dst (ReadInto) has room.
+		q.grow(int(min(int64(q.maxRecords-len(q.out)), want/sr.avg+1)))
 		p, need, err := decodeChunk(buf, sr, q, &off)
 		if err != nil {
 			return off, err

@@ -69,6 +69,13 @@ func (q *queue) push(r *appendReq, checkFailed, wake bool) error {
 	return nil
 }
 
+// length returns the number of queued requests.
+func (q *queue) length() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.reqs)
+}
+
 func (q *queue) signal() {
 	select {
 	case q.wake <- struct{}{}:
@@ -95,6 +102,13 @@ func (q *queue) complete(reqs []*appendReq) (syncs []*appendReq, async bool) {
 	}
 	clear(reqs[k:])
 	return reqs[:k], async
+}
+
+// hasCompleted reports whether callbacks are waiting to run.
+func (q *queue) hasCompleted() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.completed) > 0
 }
 
 func (q *queue) takeCompleted() []*appendReq {
@@ -181,20 +195,22 @@ func (q *queue) setFailed(err error) error {
 	return q.failErr
 }
 
-// newReq prepares recs: zero timestamps become now, sizes are checked.
+// newReq prepares recs: sizes are checked. Zero timestamps are left for
+// the writer, which sets them to the time of the group commit (one clock
+// read per commit rather than per append); until then encodedSize counts
+// them at their largest size.
 func (l *Log) newReq(recs []Record) *appendReq {
 	r := reqPool.Get().(*appendReq)
 	r.recs = recs
-	var now time.Time
 	for i := range recs {
 		rec := &recs[i]
-		if rec.Timestamp.IsZero() {
-			if now.IsZero() {
-				now = time.Now()
-			}
-			rec.Timestamp = now
-		}
 		n := encodedSize(rec)
+		if n > l.opts.MaxRecordSize && rec.Timestamp.IsZero() {
+			// Near the limit the timestamp's size matters: set it now, as
+			// it will be written, so that the check is exact.
+			rec.Timestamp = time.Now()
+			n = encodedSize(rec)
+		}
 		if n > l.opts.MaxRecordSize {
 			r.err = fmt.Errorf("%w: record %d of the batch encodes to %d bytes, the limit is %d",
 				ErrRecordTooLarge, i, n, l.opts.MaxRecordSize)
@@ -207,7 +223,8 @@ func (l *Log) newReq(recs []Record) *appendReq {
 // Append appends recs as one all-or-nothing batch and returns the offset of
 // the first. It blocks until the batch is acknowledged: written, and
 // fsynced under SyncAlways. It sets recs[i].Offset, and recs[i].Timestamp
-// when zero; recs belongs to the log until Append returns.
+// when zero (to the time of the group commit that writes the batch); recs
+// belongs to the log until Append returns.
 //
 // Concurrent appends are group-committed: one write and one fsync for all
 // of them. If ctx is done before the writer has taken the batch, Append
