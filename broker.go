@@ -48,7 +48,9 @@ type closer interface{ Close() error }
 // on it, recovers every partition, and loads topics and groups. A nil opts
 // means defaults. Open fails with ErrLocked when another broker holds dir,
 // ErrCorrupt when a partition or metadata file is damaged beyond a tail
-// repair, and ErrInvalidConfig for bad options.
+// repair, and ErrInvalidConfig for bad options. A file system error (a
+// directory that cannot be created or read) is returned wrapped, so that
+// errors.Is matches its cause, such as syscall.ENOTDIR or fs.ErrPermission.
 func Open(dir string, opts *Options) (*Broker, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -135,17 +137,20 @@ func (b *Broker) housekeeping() {
 // Dir returns the broker's data directory.
 func (b *Broker) Dir() string { return b.dir }
 
-// check returns why the broker cannot be used, or nil. Callers hold no lock.
+// check returns why the broker cannot be used, or nil. It takes no lock: it
+// is on every publish. Close closes b.done right after setting b.closed, and
+// a receive that cannot block reads the channel's state without locking or
+// writing shared memory.
 func (b *Broker) check() error {
 	if b.err != nil {
 		return b.err
 	}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if b.closed {
+	select {
+	case <-b.done:
 		return ErrClosed
+	default:
+		return nil
 	}
-	return nil
 }
 
 // register adds a producer or consumer to be closed with the broker.

@@ -12,7 +12,9 @@ import (
 // Handler processes one message. Returning nil commits it (unless
 // ManualCommit is set); an error or a panic is retried and then handled by
 // the consumer's ErrorPolicy. ctx ends when the consumer is closed, its Run
-// context ends, or it lost the partition.
+// context ends, or it lost the partition. A handler must return soon after
+// ctx ends: Close, and the hand-over after an eviction (with its OnLost
+// callback), wait for the handlers in progress.
 type Handler func(ctx context.Context, m *Message) error
 
 // Consumer is a member of a consumer group. The group shares the partitions
@@ -50,6 +52,12 @@ func (b *Broker) CreateConsumer(name, groupID string) *Consumer {
 // CreateConsumerWith is CreateConsumer with options.
 func (b *Broker) CreateConsumerWith(name, groupID string, opts ConsumerOptions) *Consumer {
 	o, err := opts.withDefaults()
+	if o.DeadLetterTopic == "" {
+		o.DeadLetterTopic = groupID + ".dlq"
+	}
+	if err == nil && o.ErrorPolicy == DeadLetterOnError && !validName(o.DeadLetterTopic) {
+		err = fmt.Errorf("%w: dead-letter topic %q", ErrInvalidTopicName, o.DeadLetterTopic)
+	}
 	c := &Consumer{b: b, name: name, groupID: groupID, opts: o, optsErr: err, wake: make(chan struct{}, 1)}
 	if b.err == nil {
 		_ = b.register(c) // on a closed broker, Run and Poll return ErrClosed
@@ -315,13 +323,15 @@ func (c *Consumer) notify() {
 }
 
 // stalled implements memberConn: the longest time one of the consumer's
-// handlers (or a polled message) has been in hand.
+// handlers (or a polled message) has been in hand. For handlers it is
+// measured from the watchdog's own earlier calls (see partLoop.stalledFor),
+// so it must be called by the group's watchdog only.
 func (c *Consumer) stalled(now time.Time) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var worst time.Duration
 	for _, l := range c.loops {
-		worst = max(worst, l.busyFor(now))
+		worst = max(worst, l.stalledFor(now))
 	}
 	if c.poll != nil {
 		worst = max(worst, c.poll.heldFor(now))

@@ -59,7 +59,8 @@ type ConsumerOptions struct {
 	// Default: StopOnError.
 	ErrorPolicy ErrorPolicy
 
-	// DeadLetterTopic receives failed messages under DeadLetterOnError.
+	// DeadLetterTopic receives failed messages under DeadLetterOnError; an
+	// invalid name makes Subscribe, Run and Poll return ErrInvalidTopicName.
 	// Default: the group ID followed by ".dlq".
 	DeadLetterTopic string
 

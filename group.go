@@ -85,7 +85,7 @@ func (b *Broker) group(id string) (*group, error) {
 		return g, nil
 	}
 	logger := b.log.With("group", id)
-	off, err := openOffsets(filepath.Join(b.dir, "groups", id), logger)
+	off, err := openOffsets(filepath.Join(b.dir, "groups", id), logger, b.opts.fs)
 	if err != nil {
 		return nil, err
 	}
@@ -277,14 +277,15 @@ func (g *group) kickWatchdog() {
 	}
 }
 
-// watchInterval is a quarter of the shortest poll timeout of the members,
-// so an eviction comes at most 25% late.
+// watchInterval is an eighth of the shortest poll timeout of the members.
+// A stall is measured from the watchdog's previous sample (see
+// partLoop.stalledFor), so an eviction comes at most 25% late.
 func (g *group) watchInterval() time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	d := time.Second
 	for _, m := range g.members {
-		d = min(d, m.pollTimeout/4)
+		d = min(d, m.pollTimeout/8)
 	}
 	return max(d, 5*time.Millisecond)
 }

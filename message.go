@@ -69,20 +69,36 @@ func (m *Message) record() storage.Record {
 	return r
 }
 
-func messageFromRecord(topic string, partition int, r *storage.Record) *Message {
-	m := &Message{
-		Topic:     topic,
-		Partition: partition,
-		Offset:    r.Offset,
-		Key:       r.Key,
-		Value:     r.Value,
-		Timestamp: r.Timestamp,
+// messagesFromRecords converts the records of one read into messages,
+// allocated in one block (and their headers in another) rather than one by
+// one. The messages take over the records' byte slices, so recs itself may
+// be reused afterwards. Keeping any one message keeps the whole block alive,
+// as keeping one record of a read keeps its neighbours' bytes.
+func messagesFromRecords(topic string, partition int, recs []storage.Record) []Message {
+	msgs := make([]Message, len(recs))
+	var headers []Header
+	if n := countHeaders(recs); n > 0 {
+		headers = make([]Header, n)
 	}
-	if len(r.Headers) > 0 {
-		m.Headers = make([]Header, len(r.Headers))
-		for i, h := range r.Headers {
-			m.Headers[i] = Header{Key: h.Key, Value: h.Value}
+	for i := range recs {
+		r := &recs[i]
+		m := &msgs[i]
+		m.Topic, m.Partition, m.Offset = topic, partition, r.Offset
+		m.Key, m.Value, m.Timestamp = r.Key, r.Value, r.Timestamp
+		if n := len(r.Headers); n > 0 {
+			m.Headers, headers = headers[:n:n], headers[n:] // capped: appending copies
+			for j, h := range r.Headers {
+				m.Headers[j] = Header{Key: h.Key, Value: h.Value}
+			}
 		}
 	}
-	return m
+	return msgs
+}
+
+func countHeaders(recs []storage.Record) int {
+	n := 0
+	for i := range recs {
+		n += len(recs[i].Headers)
+	}
+	return n
 }

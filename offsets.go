@@ -36,8 +36,8 @@ const (
 	snapshotEvery   = 1000
 )
 
-func openOffsets(dir string, logger *slog.Logger) (*offsetStore, error) {
-	l, err := storage.Open(dir, &storage.Options{SegmentSize: 256 << 10, Sync: storage.SyncAlways, Logger: logger})
+func openOffsets(dir string, logger *slog.Logger, fs storage.FS) (*offsetStore, error) {
+	l, err := storage.Open(dir, &storage.Options{SegmentSize: 256 << 10, Sync: storage.SyncAlways, Logger: logger, FS: fs})
 	if err != nil {
 		return nil, fmt.Errorf("brook: open committed offsets %s: %w", dir, err)
 	}

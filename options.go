@@ -61,6 +61,10 @@ const (
 	MaxPartitions = 10000
 	// maxTopicNameLen is Kafka's limit.
 	maxTopicNameLen = 249
+	// maxMessageBytesLimit bounds MaxMessageBytes, so that the storage
+	// record limit derived from it (twice as much, plus framing) cannot
+	// overflow.
+	maxMessageBytesLimit = 512 << 20
 )
 
 // Options configure a Broker. The zero value of every field means its
@@ -81,7 +85,7 @@ type Options struct {
 	SegmentSize int
 
 	// MaxMessageBytes is the largest message (key + value + headers) of
-	// topics that do not set their own. Default: 1 MiB.
+	// topics that do not set their own, at most 512 MiB. Default: 1 MiB.
 	MaxMessageBytes int
 
 	// RetentionCheckInterval is how often retention runs over all topics
@@ -109,9 +113,9 @@ func (o *Options) withDefaults() (Options, error) {
 	if o != nil {
 		r = *o
 	}
-	if r.SyncInterval < 0 || r.SegmentSize < 0 || r.MaxMessageBytes < 0 ||
+	if r.SyncInterval < 0 || r.SegmentSize < 0 || r.MaxMessageBytes < 0 || r.MaxMessageBytes > maxMessageBytesLimit ||
 		r.RetentionCheckInterval < 0 || r.CommitInterval < 0 || r.Sync > SyncNever {
-		return r, fmt.Errorf("%w: negative size or duration, or unknown sync policy", ErrInvalidConfig)
+		return r, fmt.Errorf("%w: negative size or duration, MaxMessageBytes above 512 MiB, or unknown sync policy", ErrInvalidConfig)
 	}
 	if r.Sync == SyncDefault {
 		r.Sync = SyncAlways
@@ -150,8 +154,8 @@ type TopicConfig struct {
 	// dropped oldest first, never the one being written. Default: 0, no cap.
 	RetentionBytes int64
 
-	// MaxMessageBytes is the largest message (key + value + headers).
-	// Default: the broker's Options.MaxMessageBytes.
+	// MaxMessageBytes is the largest message (key + value + headers), at
+	// most 512 MiB. Default: the broker's Options.MaxMessageBytes.
 	MaxMessageBytes int
 
 	// Sync is the topic's durability policy. Default: the broker's.
@@ -161,6 +165,9 @@ type TopicConfig struct {
 func (c TopicConfig) validate() error {
 	if c.Partitions < 1 || c.Partitions > MaxPartitions {
 		return fmt.Errorf("%w: partition count %d, want 1..%d", ErrInvalidPartition, c.Partitions, MaxPartitions)
+	}
+	if c.MaxMessageBytes > maxMessageBytesLimit {
+		return fmt.Errorf("%w: MaxMessageBytes %d above the limit of %d", ErrInvalidConfig, c.MaxMessageBytes, maxMessageBytesLimit)
 	}
 	if c.RetentionAge < 0 || c.RetentionBytes < 0 || c.MaxMessageBytes < 0 || c.Sync > SyncNever {
 		return fmt.Errorf("%w: negative retention or size, or unknown sync policy", ErrInvalidConfig)

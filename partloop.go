@@ -31,8 +31,22 @@ type partLoop struct {
 	stopOnce sync.Once
 	seekCh   chan struct{} // capacity 1: wakes a waiting loop for a Seek
 	lost     atomic.Bool
-	busy     atomic.Int64 // unix nanos when the handler started; 0 when idle
 	seekTo   atomic.Int64 // a pending Seek, or -1
+
+	// progress counts handler calls started and ended (not under Poll,
+	// which the poller tracks): it is odd while a handler runs. It costs
+	// two atomic adds per message, where reading the clock cost more.
+	progress atomic.Uint64
+	// The watchdog's last sample of progress and its time, used only by
+	// stalledFor (under the consumer's mu).
+	sampled   uint64
+	sampledAt time.Time
+
+	// recs is the slice of the last read, passed back to the next one so
+	// that a fetch does not allocate it again; its first dirty entries
+	// still point at records already handed out as messages.
+	recs  []storage.Record
+	dirty int
 
 	// Set by the loop before it reports its exit.
 	err      error
@@ -78,11 +92,20 @@ func (l *partLoop) revoked() bool {
 
 func (l *partLoop) stopping() bool { return l.revoked() || l.ctx.Err() != nil }
 
-func (l *partLoop) busyFor(now time.Time) time.Duration {
-	if t := l.busy.Load(); t != 0 {
-		return now.Sub(time.Unix(0, t))
+// stalledFor reports how long the loop's handler has been running on one
+// message, as the watchdog's samples see it: a handler found running at
+// two samples with no call started or ended in between has been running at
+// least since the first of them. The estimate is short by less than the
+// sampling interval, so an eviction may come one interval (a quarter of
+// PollTimeout) later than with a clock read per message. It is called by
+// Consumer.stalled only, with the consumer's mu held.
+func (l *partLoop) stalledFor(now time.Time) time.Duration {
+	p := l.progress.Load()
+	if p%2 == 0 || p != l.sampled {
+		l.sampled, l.sampledAt = p, now
+		return 0
 	}
-	return 0
+	return now.Sub(l.sampledAt)
 }
 
 func (l *partLoop) run() {
@@ -136,7 +159,7 @@ func (l *partLoop) start() (int64, error) {
 // fetchAndHandle reads a batch at pos, waiting for data if there is none,
 // handles it, and returns the position after the last handled message.
 func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
-	recs, err := l.log.Read(pos, l.s.c.opts.FetchMaxRecords, 1<<20)
+	recs, err := l.read(pos)
 	if errors.Is(err, storage.ErrOffsetOutOfRange) {
 		return l.reset(pos), nil
 	}
@@ -147,11 +170,12 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 		l.wait(pos)
 		return pos, nil
 	}
-	for i := range recs {
+	msgs := messagesFromRecords(l.tp.Topic, l.tp.Partition, recs)
+	for i := range msgs {
 		if l.stopping() || l.seekTo.Load() >= 0 {
 			break
 		}
-		m := messageFromRecord(l.tp.Topic, l.tp.Partition, &recs[i])
+		m := &msgs[i]
 		done, err := l.handle(m)
 		if err != nil || !done {
 			return pos, err
@@ -159,6 +183,21 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 		pos = m.Offset + 1
 	}
 	return pos, nil
+}
+
+// read reads the next batch at pos into the loop's record slice. The
+// messages made from the previous batch do not share it: they hold copies
+// of its records' fields. When the partition has nothing more, the stale
+// entries are cleared, so that a caught-up loop does not keep the last
+// batch's bytes alive.
+func (l *partLoop) read(pos int64) ([]storage.Record, error) {
+	recs, err := l.log.ReadInto(l.recs, pos, l.s.c.opts.FetchMaxRecords, 1<<20)
+	l.recs, l.dirty = recs, max(l.dirty, len(recs))
+	if len(recs) == 0 && l.dirty > 0 {
+		clear(recs[:l.dirty])
+		l.dirty = 0
+	}
+	return recs, err
 }
 
 // reset moves a position that fell outside the partition (retention removed
@@ -193,13 +232,16 @@ func (l *partLoop) handle(m *Message) (done bool, err error) {
 	backoff := opts.RetryBackoff
 	var herr error
 	attempt := 0
+	track := !l.s.polling
 	for attempt < opts.MaxAttempts {
 		attempt++
-		if !l.s.polling {
-			l.busy.Store(time.Now().UnixNano())
+		if track {
+			l.progress.Add(1) // odd: in the handler
 		}
 		herr = callHandler(l.ctx, l.s.h, m)
-		l.busy.Store(0)
+		if track {
+			l.progress.Add(1)
+		}
 		if herr == nil {
 			return true, nil
 		}

@@ -147,7 +147,7 @@ func (c *Consumer) onFailure(m *Message, herr *HandlerError) (done bool, err err
 		return true, nil
 	case DeadLetterOnError:
 		if err := c.deadLetter(m, herr); err != nil {
-			return false, fmt.Errorf("%w (dead-letter publish failed: %v)", herr, err)
+			return false, fmt.Errorf("%w (dead-letter publish failed: %w)", herr, err)
 		}
 		return true, nil
 	}
@@ -158,9 +158,6 @@ func (c *Consumer) onFailure(m *Message, herr *HandlerError) (done bool, err err
 // with one partition if needed.
 func (c *Consumer) deadLetter(m *Message, herr *HandlerError) error {
 	topic := c.opts.DeadLetterTopic
-	if topic == "" {
-		topic = c.groupID + ".dlq"
-	}
 	if _, err := c.b.CreateTopic(topic, TopicConfig{Partitions: 1}); err != nil && !errors.Is(err, ErrTopicExists) {
 		return err
 	}

@@ -2,9 +2,13 @@ package brook
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -134,4 +138,154 @@ func TestConcurrentPublishersGroupCommit(t *testing.T) {
 	wg.Wait()
 	tp, _ := b.Topic("t")
 	assert.Equal(t, int64(800), tp.Stats().Partitions[0].NextOffset)
+}
+
+// TestPublishAsyncBatchedInOrder publishes from one goroutine faster than
+// the partitions write, so that messages are collected and sent in batches,
+// and checks that each done is called once, in publish order, with the
+// message's own offset, and that the log holds the messages in that order.
+func TestPublishAsyncBatchedInOrder(t *testing.T) {
+	b := openTest(t, &Options{Sync: SyncNever})
+	mustTopic(t, b, "t", 2)
+	p := b.CreateProducer("p")
+	const n = 20000
+	type result struct {
+		seq    int
+		offset int64
+		err    error
+	}
+	var mu sync.Mutex
+	got := map[int][]result{}
+	for i := range n {
+		m := CreateMessage("t", fmt.Appendf(nil, "%d", i), i%2)
+		p.PublishAsync("t", m, func(m *Message, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			got[m.Partition] = append(got[m.Partition], result{seq: i, offset: m.Offset, err: err})
+			assert.False(t, m.Timestamp.IsZero())
+		})
+	}
+	require.NoError(t, p.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	for part := range 2 {
+		rs := got[part]
+		require.Len(t, rs, n/2, "partition %d: one call per message", part)
+		for j, r := range rs {
+			require.NoError(t, r.err)
+			require.Equal(t, 2*j+part, r.seq, "partition %d: done calls in publish order", part)
+			require.Equal(t, int64(j), r.offset, "partition %d: offsets in publish order", part)
+		}
+		msgs := readAll(t, b, "t", part)
+		require.Len(t, msgs, n/2)
+		for j, m := range msgs {
+			require.Equal(t, fmt.Sprint(2*j+part), string(m.Value))
+		}
+	}
+}
+
+// TestPublishAsyncFromCallback chains publishes from done callbacks, which
+// run while the partition's batch is being reported, and checks that Flush
+// waits for the whole chain.
+func TestPublishAsyncFromCallback(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "t", 1)
+	p := b.CreateProducer("p")
+	const chains, length = 8, 50
+	var done atomic.Int64
+	var next func(left int) func(*Message, error)
+	next = func(left int) func(*Message, error) {
+		return func(_ *Message, err error) {
+			assert.NoError(t, err)
+			if done.Add(1); left > 1 {
+				p.PublishAsync("t", CreateMessage("t", nil, 0), next(left-1))
+			}
+		}
+	}
+	for range chains {
+		p.PublishAsync("t", CreateMessage("t", nil, 0), next(length))
+	}
+	require.NoError(t, p.Flush(context.Background()))
+	assert.Equal(t, int64(chains*length), done.Load())
+}
+
+// TestPublishAsyncErrorsReachEachMessage deletes a topic while messages to
+// it are in flight and collected: every message gets exactly one call, and
+// Flush returns.
+func TestPublishAsyncErrorsReachEachMessage(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "t", 1)
+	p := b.CreateProducer("p")
+	const n = 5000
+	var calls, failed atomic.Int64
+	deleted := make(chan struct{})
+	defer func() { <-deleted }() // before the broker's cleanup closes it
+	for i := range n {
+		if i == n/2 {
+			go func() {
+				defer close(deleted)
+				assert.NoError(t, b.DeleteTopic("t"))
+			}()
+		}
+		p.PublishAsync("t", CreateMessage("t", nil, 0), func(_ *Message, err error) {
+			calls.Add(1)
+			if err != nil {
+				failed.Add(1)
+				assert.True(t, errors.Is(err, ErrClosed) || errors.Is(err, ErrUnknownTopic), "%v", err)
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, p.Flush(ctx))
+	assert.Equal(t, int64(n), calls.Load())
+	t.Logf("%d of %d failed", failed.Load(), n)
+}
+
+// TestPublishAsyncOversizedAlone publishes, among small messages collected
+// into one batch, a message within MaxMessageBytes whose many headers make
+// it too large to store: it alone fails.
+func TestPublishAsyncOversizedAlone(t *testing.T) {
+	b := openTest(t, &Options{MaxMessageBytes: 100})
+	mustTopic(t, b, "t", 1)
+	p := b.CreateProducer("p")
+	big := &Message{Topic: "t", Headers: make([]Header, 1000)} // 0 bytes counted, 2000+ encoded
+	var errs [21]error
+	for i := range errs {
+		m := CreateMessage("t", []byte("v"), 0)
+		if i == 10 {
+			m = big
+		}
+		p.PublishAsync("t", m, func(_ *Message, err error) { errs[i] = err })
+	}
+	require.NoError(t, p.Flush(context.Background()))
+	for i, err := range errs {
+		if i == 10 {
+			assert.ErrorIs(t, err, ErrMessageTooLarge)
+		} else {
+			assert.NoError(t, err, "message %d", i)
+		}
+	}
+}
+
+// TestPublishAsyncForgetsDeletedTopics publishes to many short-lived
+// topics through one producer: the batching state it keeps per partition
+// stays bounded, and publishing keeps working across the sweeps.
+func TestPublishAsyncForgetsDeletedTopics(t *testing.T) {
+	b := openTest(t, &Options{Sync: SyncNever})
+	p := b.CreateProducer("p")
+	const topics = 300
+	for i := range topics {
+		name := fmt.Sprint("t", i)
+		mustTopic(t, b, name, 1)
+		for range 3 {
+			p.PublishAsync(name, CreateMessage(name, nil, 0), func(_ *Message, err error) { assert.NoError(t, err) })
+		}
+		require.NoError(t, p.Flush(context.Background()))
+		require.NoError(t, b.DeleteTopic(name))
+	}
+	assert.LessOrEqual(t, p.nparts.Load(), int64(2*minSweep))
+	n := 0
+	p.parts.Range(func(any, any) bool { n++; return true })
+	assert.Equal(t, p.nparts.Load(), int64(n), "the count matches the map")
 }

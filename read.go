@@ -27,9 +27,10 @@ func (b *Broker) Fetch(ctx context.Context, topic string, partition int, offset 
 			return nil, storageError(topic, partition, err)
 		}
 		if len(recs) > 0 {
-			msgs := make([]*Message, len(recs))
-			for i := range recs {
-				msgs[i] = messageFromRecord(topic, partition, &recs[i])
+			block := messagesFromRecords(topic, partition, recs)
+			msgs := make([]*Message, len(block))
+			for i := range block {
+				msgs[i] = &block[i]
 			}
 			return msgs, nil
 		}

@@ -135,6 +135,13 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
 	if err := t.openPartitions(0, meta.Partitions); err != nil {
 		t.close()
+		// Undo the create, through the staging directory so that a crash
+		// never leaves a topic directory without its metadata.
+		trash := filepath.Join(b.dir, "tmp", "failed-"+name)
+		if os.Rename(dir, trash) == nil {
+			_ = syncDir(filepath.Dir(dir))
+			_ = os.RemoveAll(trash)
+		}
 		return nil, err
 	}
 	b.topics[name] = t
@@ -185,7 +192,7 @@ func (t *Topic) openPartitions(from, to int) error {
 		SegmentSize:   t.b.opts.SegmentSize,
 		Sync:          sync.storage(),
 		SyncInterval:  t.b.opts.SyncInterval,
-		MaxRecordSize: 2*t.maxMessageBytes() + 1024, // room for encoding overhead
+		MaxRecordSize: maxRecordSize(t.maxMessageBytes()),
 		Logger:        t.b.log.With("topic", t.name),
 		FS:            t.b.opts.fs,
 	}
@@ -203,6 +210,12 @@ func (t *Topic) openPartitions(from, to int) error {
 	return nil
 }
 
+// maxRecordSize is storage's record limit for a topic whose messages may be
+// maxMessageBytes long: twice as much plus 1 KiB, room for the encoding.
+func maxRecordSize(maxMessageBytes int) int { return 2*maxMessageBytes + 1024 }
+
+// maxMessageBytes returns the topic's message size limit. The caller holds
+// t.mu or is the only user of t.
 func (t *Topic) maxMessageBytes() int {
 	if t.meta.MaxMessageBytes > 0 {
 		return t.meta.MaxMessageBytes
@@ -247,12 +260,21 @@ func (t *Topic) partition(p int) (*storage.Log, error) {
 	return t.parts[p], nil
 }
 
+// route returns, in one read of the topic's state, what a publish needs: the
+// partitions' logs (shared: the caller must not modify the slice), the
+// message size limit, and whether the topic was deleted.
+func (t *Topic) route() (parts []*storage.Log, maxMessageBytes int, deleted bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.parts, t.maxMessageBytes(), t.deleted
+}
+
 func (t *Topic) close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var errs []error
-	for _, l := range t.parts {
-		errs = append(errs, l.Close())
+	for p, l := range t.parts {
+		errs = append(errs, storageError(t.name, p, l.Close()))
 	}
 	return errors.Join(errs...)
 }

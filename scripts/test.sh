@@ -15,3 +15,19 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+echo "== fuzz (3s per target)"
+# One target per invocation (go test -fuzz takes one). List new targets here.
+fuzz() {
+  echo "-- $1 $2"
+  go test -run '^$' -fuzz "^$2\$" -fuzztime 3s "$1"
+}
+for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' ./*_test.go storage/*_test.go | cut -d' ' -f2); do
+  grep -Eq "^fuzz [./a-z]+ $target\$" scripts/test.sh || { echo "fuzz target $target is not listed in scripts/test.sh"; exit 1; }
+done
+fuzz . FuzzKeyPartition
+fuzz . FuzzDecodeOffsets
+fuzz . FuzzValidName
+fuzz . FuzzTopicMeta
+fuzz ./storage FuzzDecodeEntry
+fuzz ./storage FuzzRecover
