@@ -50,7 +50,8 @@ func reportRate(b *testing.B, msgs int, start time.Time) {
 
 // BenchmarkPublish measures producing. api=async is one goroutine calling
 // PublishAsync round the partitions, with up to 4000 messages in flight per
-// partition, and Flush at the end; api=sync is 64 goroutines calling
+// partition, and Flush at the end; api=sync/goroutines=1 is one caller of
+// Publish; api=sync/goroutines=64 is 64 goroutines calling
 // Publish (each waits for its group commit; with sync=always, for its
 // fsync).
 func BenchmarkPublish(b *testing.B) {
@@ -59,6 +60,7 @@ func BenchmarkPublish(b *testing.B) {
 			for _, policy := range benchPolicies {
 				name := fmt.Sprintf("size=%s/partitions=%d/sync=%s", sizeName(size), parts, policy)
 				b.Run(name+"/api=async", func(b *testing.B) { benchPublishAsync(b, policy, parts, size) })
+				b.Run(name+"/api=sync/goroutines=1", func(b *testing.B) { benchPublishOne(b, policy, parts, size) })
 				b.Run(name+"/api=sync/goroutines=64", func(b *testing.B) { benchPublishSync(b, policy, parts, size, 64) })
 			}
 		}
@@ -155,6 +157,26 @@ func benchPublishSync(b *testing.B, policy brook.SyncPolicy, parts, size, gorout
 			}
 		}
 	})
+	reportRate(b, b.N, start)
+}
+
+// benchPublishOne is a single caller publishing synchronously, round the
+// partitions: every message waits for its own write (and fsync).
+func benchPublishOne(b *testing.B, policy brook.SyncPolicy, parts, size int) {
+	br := openBench(b, policy, parts)
+	p := br.CreateProducer("bench")
+	defer p.Close()
+	value := make([]byte, size)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	start := time.Now()
+	i := 0
+	for b.Loop() {
+		if err := p.Publish("bench", &brook.Message{Topic: "bench", Partition: i % parts, Value: value}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 	reportRate(b, b.N, start)
 }
 
