@@ -269,6 +269,21 @@ func (r *runner) openBroker(dir string, sync brook.SyncPolicy) (*brook.Broker, e
 	return brook.Open(dir, &brook.Options{Sync: sync, SegmentSize: r.cfg.SegmentSize})
 }
 
+// scratchBroker opens a broker on a fresh temporary directory named after
+// the workload; done closes it and removes the directory.
+func (r *runner) scratchBroker(name string, sync brook.SyncPolicy) (b *brook.Broker, done func(), err error) {
+	dir, err := r.tempDir(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err = r.openBroker(dir, sync)
+	if err != nil {
+		removeAll(dir)
+		return nil, nil, err
+	}
+	return b, func() { b.Close(); removeAll(dir) }, nil
+}
+
 // ticker calls fn every interval until the returned stop function is
 // called; it is used to show progress during long preparations.
 func ticker(interval time.Duration, fn func()) (stop func()) {

@@ -49,16 +49,11 @@ type padded struct {
 // first Run call to the last message handled.
 func (r *runner) consumeGroup(ctx context.Context) error {
 	c := r.cfg
-	dir, err := r.tempDir("consume")
+	b, done, err := r.scratchBroker("consume", brook.SyncAlways)
 	if err != nil {
 		return err
 	}
-	defer removeAll(dir)
-	b, err := r.openBroker(dir, brook.SyncAlways)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
+	defer done()
 	if err := r.fillTopic(ctx, b, "consume", c.Partitions, c.ConsumeRecords); err != nil {
 		return err
 	}
@@ -169,16 +164,11 @@ func drainErr(errc <-chan error) error {
 // each repetition; the figure is the slowest group's rate.
 func (r *runner) laggingGroups(ctx context.Context) error {
 	c := r.cfg
-	dir, err := r.tempDir("lag")
+	b, done, err := r.scratchBroker("lag", brook.SyncAlways)
 	if err != nil {
 		return err
 	}
-	defer removeAll(dir)
-	b, err := r.openBroker(dir, brook.SyncAlways)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
+	defer done()
 	total := c.LagGroups * c.LagRecords
 	if err := r.fillTopic(ctx, b, "lag", 1, total+c.Batch); err != nil {
 		return err

@@ -147,16 +147,11 @@ func (pr *probe) ack(m *brook.Message, err error) {
 // latencyOnce measures one repetition of workload 5 under policy.
 func (r *runner) latencyOnce(ctx context.Context, policy brook.SyncPolicy) (latency, error) {
 	c := r.cfg
-	dir, err := r.tempDir("latency")
+	b, done, err := r.scratchBroker("latency", policy)
 	if err != nil {
 		return latency{}, err
 	}
-	defer removeAll(dir)
-	b, err := r.openBroker(dir, policy)
-	if err != nil {
-		return latency{}, err
-	}
-	defer b.Close()
+	defer done()
 	if _, err := b.CreateNewTopic("latency", 1); err != nil {
 		return latency{}, err
 	}

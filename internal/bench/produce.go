@@ -106,16 +106,11 @@ func produceOne(ctx context.Context, b *brook.Broker, topic string, part, n, siz
 // topic of cfg.Partitions partitions and measures one asyncProduce of
 // cfg.ProduceRecords messages, in messages per second.
 func (r *runner) produceRun(ctx context.Context, policy brook.SyncPolicy) (float64, error) {
-	dir, err := r.tempDir("produce")
+	b, done, err := r.scratchBroker("produce", policy)
 	if err != nil {
 		return 0, err
 	}
-	defer removeAll(dir)
-	b, err := r.openBroker(dir, policy)
-	if err != nil {
-		return 0, err
-	}
-	defer b.Close()
+	defer done()
 	c := r.cfg
 	if _, err := b.CreateNewTopic("produce", c.Partitions); err != nil {
 		return 0, err
@@ -204,16 +199,11 @@ func (r *runner) produceSyncMany(ctx context.Context) error {
 }
 
 func (r *runner) syncManyRun(ctx context.Context, parts int) (float64, error) {
-	dir, err := r.tempDir("publish")
+	b, done, err := r.scratchBroker("publish", brook.SyncAlways)
 	if err != nil {
 		return 0, err
 	}
-	defer removeAll(dir)
-	b, err := r.openBroker(dir, brook.SyncAlways)
-	if err != nil {
-		return 0, err
-	}
-	defer b.Close()
+	defer done()
 	if _, err := b.CreateNewTopic("publish", parts); err != nil {
 		return 0, err
 	}

@@ -53,16 +53,11 @@ func (rd *round) observe(seen []atomic.Bool, p int, sent, now int64) {
 // are durable whatever the topic's policy.
 func (r *runner) rebalance(ctx context.Context) error {
 	c := r.cfg
-	dir, err := r.tempDir("rebalance")
+	b, done, err := r.scratchBroker("rebalance", brook.SyncAlways)
 	if err != nil {
 		return err
 	}
-	defer removeAll(dir)
-	b, err := r.openBroker(dir, brook.SyncAlways)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
+	defer done()
 	if _, err := b.CreateTopic("rebalance", brook.TopicConfig{Partitions: c.RebalancePartitions, Sync: brook.SyncNever}); err != nil {
 		return err
 	}
