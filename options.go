@@ -31,16 +31,13 @@ const (
 	SyncNever
 )
 
+// String returns the policy's name: default, always, interval or never.
 func (p SyncPolicy) String() string {
 	switch p {
 	case SyncDefault:
 		return "default"
-	case SyncAlways:
-		return "always"
-	case SyncInterval:
-		return "interval"
-	case SyncNever:
-		return "never"
+	case SyncAlways, SyncInterval, SyncNever:
+		return p.storage().String() // the same names as storage's policies
 	}
 	return fmt.Sprintf("SyncPolicy(%d)", uint8(p))
 }
