@@ -18,11 +18,17 @@ type Producer struct {
 	rr     atomic.Uint64 // round-robin position
 	closed atomic.Bool
 
+	// last is the topic resolved by the previous publish: a program that
+	// publishes to one topic in a loop skips the name check and the
+	// broker's topic lookup.
+	last atomic.Pointer[Topic]
+
 	// parts holds the PublishAsync batching of each partition (a
 	// *storage.Log) published to: an *asyncPart. See sweep.
 	parts    sync.Map
-	nparts   atomic.Int64 // entries in parts
-	sweepAt  atomic.Int64 // nparts at which the next sweep runs
+	lastPart atomic.Pointer[asyncPart] // the part used last, if not swept
+	nparts   atomic.Int64              // entries in parts
+	sweepAt  atomic.Int64              // nparts at which the next sweep runs
 	sweeping atomic.Bool
 	batches  sync.Pool // of *asyncBatch, to reuse their slices
 
@@ -173,19 +179,30 @@ func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) 
 	if m == nil {
 		return nil, 0, ErrNilMessage
 	}
-	if err := checkTopicName(topic); err != nil {
-		return nil, 0, err
+	t := p.last.Load()
+	if t == nil || t.name != topic {
+		if err := checkTopicName(topic); err != nil {
+			return nil, 0, err
+		}
+		t = nil
 	}
 	if m.Topic == "" {
 		m.Topic = topic
 	} else if m.Topic != topic {
 		return nil, 0, fmt.Errorf("%w: message for %q published to %q", ErrTopicMismatch, m.Topic, topic)
 	}
-	t, err := p.b.Topic(topic)
-	if err != nil {
-		return nil, 0, err
+	parts, maxBytes, deleted := []*storage.Log(nil), 0, true
+	if t != nil {
+		parts, maxBytes, deleted = t.route()
 	}
-	parts, maxBytes, deleted := t.route()
+	if deleted { // not cached, or deleted since: it may have been created again
+		var err error
+		if t, err = p.b.Topic(topic); err != nil {
+			return nil, 0, err
+		}
+		p.last.Store(t)
+		parts, maxBytes, deleted = t.route()
+	}
 	if size := m.size(); size > maxBytes {
 		return nil, 0, &TopicError{Topic: topic, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, size, maxBytes)}
 	}

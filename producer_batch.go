@@ -60,6 +60,7 @@ func (p *Producer) enqueue(l *storage.Log, m *Message, done func(*Message, error
 		a.mu.Lock()
 		if a.gone {
 			a.mu.Unlock()
+			p.lastPart.CompareAndSwap(a, nil)
 			continue // swept meanwhile; a new part takes over
 		}
 		a.add(m, done, &rec, alone)
@@ -78,14 +79,20 @@ func (p *Producer) enqueue(l *storage.Log, m *Message, done func(*Message, error
 
 // part returns the batching of partition log l, creating it if needed.
 func (p *Producer) part(l *storage.Log) *asyncPart {
-	if v, ok := p.parts.Load(l); ok {
-		return v.(*asyncPart)
+	if a := p.lastPart.Load(); a != nil && a.log == l {
+		return a
 	}
-	v, loaded := p.parts.LoadOrStore(l, &asyncPart{p: p, log: l})
-	if !loaded && p.nparts.Add(1) >= max(p.sweepAt.Load(), minSweep) {
-		p.sweep()
+	v, ok := p.parts.Load(l)
+	if !ok {
+		var loaded bool
+		v, loaded = p.parts.LoadOrStore(l, &asyncPart{p: p, log: l})
+		if !loaded && p.nparts.Add(1) >= max(p.sweepAt.Load(), minSweep) {
+			p.sweep()
+		}
 	}
-	return v.(*asyncPart)
+	a := v.(*asyncPart)
+	p.lastPart.Store(a)
+	return a
 }
 
 // sweep removes the idle parts from p.parts. Idle parts are kept so that a

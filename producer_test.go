@@ -289,3 +289,32 @@ func TestPublishAsyncForgetsDeletedTopics(t *testing.T) {
 	p.parts.Range(func(any, any) bool { n++; return true })
 	assert.Equal(t, p.nparts.Load(), int64(n), "the count matches the map")
 }
+
+// TestProducerFollowsRecreatedTopic publishes through one producer before
+// and after its topic is deleted and created again under the same name:
+// the producer's cached topic must not send messages to the deleted one.
+func TestProducerFollowsRecreatedTopic(t *testing.T) {
+	b := openTest(t, nil)
+	p := b.CreateProducer("p")
+	mustTopic(t, b, "t", 2)
+	require.NoError(t, p.Publish("t", CreateMessage("t", []byte("old"), 1)))
+	publishAsync := func(value string) error {
+		errc := make(chan error, 1)
+		p.PublishAsync("t", CreateMessage("t", []byte(value), 0), func(_ *Message, err error) { errc <- err })
+		return <-errc
+	}
+	require.NoError(t, publishAsync("old"))
+
+	require.NoError(t, b.DeleteTopic("t"))
+	assert.ErrorIs(t, p.Publish("t", CreateMessage("t", nil, 0)), ErrUnknownTopic)
+	assert.ErrorIs(t, publishAsync("gone"), ErrUnknownTopic)
+	assert.ErrorIs(t, p.Publish("bad/name", CreateMessage("bad/name", nil, 0)), ErrInvalidTopicName)
+
+	fresh := mustTopic(t, b, "t", 1)
+	m := CreateMessage("t", []byte("new"), 0)
+	require.NoError(t, p.Publish("t", m))
+	assert.Equal(t, int64(0), m.Offset, "the first message of the new topic")
+	require.NoError(t, publishAsync("new"))
+	assert.Equal(t, int64(2), fresh.Stats().Partitions[0].NextOffset)
+	assert.ErrorIs(t, p.Publish("t", CreateMessage("t", nil, 1)), ErrInvalidPartition, "the new topic has one partition")
+}
