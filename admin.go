@@ -105,13 +105,23 @@ func (t *Topic) grow(total int) error {
 		return &PartitionError{Topic: t.name, Partition: total, Err: fmt.Errorf(
 			"%w: cannot grow from %d to %d partitions (max %d)", ErrInvalidPartition, cur, total, MaxPartitions)}
 	}
+	// Open the new partitions first and record them in the metadata last:
+	// a failure, or a crash, at any step leaves the topic as it was. The
+	// directories of partitions beyond the metadata's count are never read
+	// (a later grow reopens them, empty).
+	logs, err := t.openPartitions(cur, total)
+	if err != nil {
+		return err
+	}
 	meta := t.meta
 	meta.Partitions = total
 	if err := writeMeta(t.dir, meta); err != nil {
+		closeLogs(logs)
 		return fmt.Errorf("brook: add partitions to %q: %w", t.name, err)
 	}
 	t.meta = meta
-	return t.openPartitions(cur, total)
+	t.parts = append(t.parts, logs...)
+	return nil
 }
 
 // enforceRetention drops whole segments that are past the topic's age or

@@ -381,6 +381,43 @@ func TestReliabilityFaultCreatingTopic(t *testing.T) {
 	assert.Len(t, readAll(t, b, "new", 3), 1)
 }
 
+// TestReliabilityFaultAddingPartitions: opening one of the new partitions
+// fails. AddPartitions must leave the topic as it was, in memory and on
+// disk, and a retry must succeed.
+func TestReliabilityFaultAddingPartitions(t *testing.T) {
+	dir := t.TempDir()
+	ffs := newFaultFS("/topics/t/3")
+	b, err := Open(dir, &Options{fs: ffs})
+	require.NoError(t, err)
+	mustTopic(t, b, "t", 2)
+	ffs.armMkdir(syscall.ENOSPC)
+	err = b.AddPartitions("t", 5)
+	assert.ErrorIs(t, err, syscall.ENOSPC)
+	assert.Contains(t, err.Error(), "t/3")
+	tp, err := b.Topic("t")
+	require.NoError(t, err)
+	assert.Equal(t, 2, tp.Partitions())
+	assert.ErrorIs(t, b.CreateProducer("p").Publish("t", CreateMessage("t", nil, 2)), ErrInvalidPartition)
+	require.NoError(t, b.Close())
+
+	b, err = Open(dir, &Options{fs: ffs})
+	require.NoError(t, err)
+	tp, err = b.Topic("t")
+	require.NoError(t, err)
+	assert.Equal(t, 2, tp.Partitions(), "the metadata was not changed")
+	require.NoError(t, b.AddPartitions("t", 5), "a retry succeeds once the fault is gone")
+	require.NoError(t, b.CreateProducer("p").Publish("t", CreateMessage("t", []byte("x"), 4)))
+	require.NoError(t, b.Close())
+
+	b, err = Open(dir, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	tp, err = b.Topic("t")
+	require.NoError(t, err)
+	assert.Equal(t, 5, tp.Partitions())
+	assert.Len(t, readAll(t, b, "t", 4), 1)
+}
+
 // TestReliabilityCloseReportsFailedPartition: under SyncInterval a
 // background fsync fails after a publish was acknowledged, and nothing is
 // published afterwards. The acknowledged message may not be durable (after

@@ -133,8 +133,7 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
-	if err := t.openPartitions(0, meta.Partitions); err != nil {
-		t.close()
+	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
 		// Undo the create, through the staging directory so that a crash
 		// never leaves a topic directory without its metadata.
 		trash := filepath.Join(b.dir, "tmp", "failed-"+name)
@@ -174,16 +173,16 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 		return nil, fmt.Errorf("%w: topic metadata %s: unknown version or invalid content", ErrCorrupt, path)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
-	if err := t.openPartitions(0, meta.Partitions); err != nil {
-		t.close()
+	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// openPartitions opens partitions [from, to) and appends them to t.parts.
+// openPartitions opens partitions [from, to) and returns their logs. On
+// error it closes the ones it opened and returns none.
 // The caller holds t.mu or is the only user of t.
-func (t *Topic) openPartitions(from, to int) error {
+func (t *Topic) openPartitions(from, to int) ([]*storage.Log, error) {
 	sync := t.meta.Sync
 	if sync == SyncDefault {
 		sync = t.b.opts.Sync
@@ -196,18 +195,28 @@ func (t *Topic) openPartitions(from, to int) error {
 		Logger:        t.b.log.With("topic", t.name),
 		FS:            t.b.opts.fs,
 	}
+	logs := make([]*storage.Log, 0, to-from)
 	for p := from; p < to; p++ {
 		l, err := storage.Open(filepath.Join(t.dir, strconv.Itoa(p)), so)
 		if err != nil {
-			return storageError(t.name, p, err)
+			closeLogs(logs)
+			return nil, storageError(t.name, p, err)
 		}
 		if rec := l.Recovery(); rec.TruncatedRecords > 0 || rec.TruncatedBytes > 0 {
 			t.b.log.Warn("brook: repaired partition tail", "topic", t.name, "partition", p,
 				"records", rec.TruncatedRecords, "bytes", rec.TruncatedBytes, "saved_to", rec.SavedTo, "reason", rec.Reason)
 		}
-		t.parts = append(t.parts, l)
+		logs = append(logs, l)
 	}
-	return nil
+	return logs, nil
+}
+
+// closeLogs closes logs that were never published to, after a failure that
+// already has its own error.
+func closeLogs(logs []*storage.Log) {
+	for _, l := range logs {
+		_ = l.Close()
+	}
 }
 
 // maxRecordSize is storage's record limit for a topic whose messages may be
