@@ -353,13 +353,8 @@ func TestReliabilityFaultAtClose(t *testing.T) {
 // that appears after a restart, nothing that blocks a retry), and a retry
 // once the disk is back succeeds.
 func TestReliabilityFaultCreatingTopic(t *testing.T) {
-	dir := t.TempDir()
-	ffs := newFaultFS("/topics/new/2")
-	b, err := Open(dir, &Options{fs: ffs})
-	require.NoError(t, err)
-	mustTopic(t, b, "old", 1)
-	ffs.armMkdir(syscall.ENOSPC)
-	_, err = b.CreateTopic("new", TopicConfig{Partitions: 4})
+	dir, b := openMkdirFault(t, "/topics/new/2", "old", 1)
+	_, err := b.CreateTopic("new", TopicConfig{Partitions: 4})
 	assert.ErrorIs(t, err, syscall.ENOSPC)
 	assert.Contains(t, err.Error(), "new/2")
 	names, err := b.Topics()
@@ -370,28 +365,43 @@ func TestReliabilityFaultCreatingTopic(t *testing.T) {
 
 	_, err = b.CreateTopic("new", TopicConfig{Partitions: 4})
 	require.NoError(t, err, "a retry succeeds once the fault is gone")
-	require.NoError(t, b.CreateProducer("p").Publish("new", CreateMessage("new", []byte("x"), 3)))
+	checkAfterRetry(t, dir, b, "new", 4)
+}
+
+// openMkdirFault opens a broker on a new directory whose partition
+// directory ending in target will fail to be created with ENOSPC, once,
+// and creates topic with partitions.
+func openMkdirFault(t *testing.T, target, topic string, partitions int) (string, *Broker) {
+	dir := t.TempDir()
+	ffs := newFaultFS(target)
+	b, err := Open(dir, &Options{fs: ffs})
+	require.NoError(t, err)
+	mustTopic(t, b, topic, partitions)
+	ffs.armMkdir(syscall.ENOSPC)
+	return dir, b
+}
+
+// checkAfterRetry publishes to the last of topic's partitions, closes b,
+// and checks after a reopen that topic has them all and the message.
+func checkAfterRetry(t *testing.T, dir string, b *Broker, topic string, partitions int) {
+	last := partitions - 1
+	require.NoError(t, b.CreateProducer("p").Publish(topic, CreateMessage(topic, []byte("x"), last)))
 	require.NoError(t, b.Close())
-	b, err = Open(dir, nil)
+	b, err := Open(dir, nil)
 	require.NoError(t, err)
 	defer b.Close()
-	tp, err := b.Topic("new")
+	tp, err := b.Topic(topic)
 	require.NoError(t, err)
-	assert.Equal(t, 4, tp.Partitions())
-	assert.Len(t, readAll(t, b, "new", 3), 1)
+	assert.Equal(t, partitions, tp.Partitions())
+	assert.Len(t, readAll(t, b, topic, last), 1)
 }
 
 // TestReliabilityFaultAddingPartitions: opening one of the new partitions
 // fails. AddPartitions must leave the topic as it was, in memory and on
 // disk, and a retry must succeed.
 func TestReliabilityFaultAddingPartitions(t *testing.T) {
-	dir := t.TempDir()
-	ffs := newFaultFS("/topics/t/3")
-	b, err := Open(dir, &Options{fs: ffs})
-	require.NoError(t, err)
-	mustTopic(t, b, "t", 2)
-	ffs.armMkdir(syscall.ENOSPC)
-	err = b.AddPartitions("t", 5)
+	dir, b := openMkdirFault(t, "/topics/t/3", "t", 2)
+	err := b.AddPartitions("t", 5)
 	assert.ErrorIs(t, err, syscall.ENOSPC)
 	assert.Contains(t, err.Error(), "t/3")
 	tp, err := b.Topic("t")
@@ -400,22 +410,13 @@ func TestReliabilityFaultAddingPartitions(t *testing.T) {
 	assert.ErrorIs(t, b.CreateProducer("p").Publish("t", CreateMessage("t", nil, 2)), ErrInvalidPartition)
 	require.NoError(t, b.Close())
 
-	b, err = Open(dir, &Options{fs: ffs})
+	b, err = Open(dir, nil)
 	require.NoError(t, err)
 	tp, err = b.Topic("t")
 	require.NoError(t, err)
 	assert.Equal(t, 2, tp.Partitions(), "the metadata was not changed")
-	require.NoError(t, b.AddPartitions("t", 5), "a retry succeeds once the fault is gone")
-	require.NoError(t, b.CreateProducer("p").Publish("t", CreateMessage("t", []byte("x"), 4)))
-	require.NoError(t, b.Close())
-
-	b, err = Open(dir, nil)
-	require.NoError(t, err)
-	defer b.Close()
-	tp, err = b.Topic("t")
-	require.NoError(t, err)
-	assert.Equal(t, 5, tp.Partitions())
-	assert.Len(t, readAll(t, b, "t", 4), 1)
+	require.NoError(t, b.AddPartitions("t", 5), "a retry succeeds")
+	checkAfterRetry(t, dir, b, "t", 5)
 }
 
 // TestReliabilityCloseReportsFailedPartition: under SyncInterval a
