@@ -68,6 +68,25 @@ func TestRecordTooLarge(t *testing.T) {
 	appendN(t, l, 1, 1)
 }
 
+// TestEncodedSize: a record that EncodedSize puts exactly at
+// MaxRecordSize is accepted, one byte more is not, and the log grows by the
+// entry plus the wal's one-byte length prefix.
+func TestEncodedSize(t *testing.T) {
+	r := Record{Key: []byte("k"), Value: make([]byte, 100), Timestamp: time.Unix(1700000000, 0),
+		Headers: []Header{{Key: "h", Value: []byte("v")}}}
+	n := EncodedSize(&r)
+	l := openT(t, t.TempDir(), &Options{MaxRecordSize: n})
+	_, err := l.Append(context.Background(), []Record{r})
+	require.NoError(t, err)
+	assert.Equal(t, int64(n+1), l.Size())
+	r.Value = append(r.Value, 0)
+	_, err = l.Append(context.Background(), []Record{r})
+	assert.ErrorIs(t, err, ErrRecordTooLarge)
+	zero := Record{Value: make([]byte, 100)}
+	// version 1, checksum 4, timestamp at most 10, three one-byte lengths, value 100
+	assert.Equal(t, 118, EncodedSize(&zero), "a zero timestamp counts at its largest")
+}
+
 func TestClosed(t *testing.T) {
 	l, err := Open(t.TempDir(), nil)
 	require.NoError(t, err)

@@ -25,3 +25,10 @@ type Record struct {
 	Headers   []Header
 	Value     []byte
 }
+
+// EncodedSize returns the size of r's entry: the bytes Append hands
+// tidwall/wal for it (format version, checksum, timestamp, key, headers
+// and value, without the wal's own length prefix). A zero Timestamp, which
+// Append replaces, counts at its largest size. Records up to
+// Options.MaxRecordSize by this measure are accepted.
+func EncodedSize(r *Record) int { return encodedSize(r) }

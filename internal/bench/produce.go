@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/brookmq/brook"
+	"github.com/brookmq/brook/storage"
 )
 
 // asyncProduce publishes total messages of size bytes to partitions
@@ -122,15 +123,16 @@ func (r *runner) produceRun(ctx context.Context, policy brook.SyncPolicy) (float
 	return float64(c.ProduceRecords) / d.Seconds(), nil
 }
 
-// rawRun measures the parallel raw WAL ceiling once.
-func (r *runner) rawRun(ctx context.Context, fsync bool) (float64, error) {
+// rawRun measures the parallel raw WAL ceiling once, with entries of size
+// bytes.
+func (r *runner) rawRun(ctx context.Context, size int, fsync bool) (float64, error) {
 	dir, cleanup, err := r.rawCeilingDir()
 	if err != nil {
 		return 0, err
 	}
 	defer cleanup()
 	c := r.cfg
-	return rawParallel(ctx, dir, c.Partitions, c.ProduceRecords, c.RecordSize, c.Batch, c.SegmentSize, fsync)
+	return rawParallel(ctx, dir, c.Partitions, c.ProduceRecords, size, c.Batch, c.SegmentSize, fsync)
 }
 
 // produceDurable is workload 1: PublishAsync + Flush under the default
@@ -142,17 +144,39 @@ func (r *runner) produceDurable(ctx context.Context) error {
 }
 
 // produceUnsynced is workload 3: the same without any fsync, against raw
-// WAL batches without fsync.
+// WAL batches without fsync. Each repetition also measures that ceiling
+// with entries of the size Brook hands the wal for one record (C2e), which
+// separates the wal's cost of the encoding's extra bytes from Brook's own.
 func (r *runner) produceUnsynced(ctx context.Context) error {
-	return r.producePaired(ctx, "3 produce SyncNever (PublishAsync+Flush)", brook.SyncNever, false,
-		&r.res.rawNoSync, &r.res.w3)
+	if err := r.producePaired(ctx, "3 produce SyncNever (PublishAsync+Flush)", brook.SyncNever, false,
+		&r.res.rawNoSync, &r.res.w3); err != nil {
+		return err
+	}
+	size := r.encodedSize()
+	r.res.encSize = size
+	for rep := 1; rep <= r.cfg.Reps; rep++ {
+		ceil, err := r.rawRun(ctx, size, false)
+		if err != nil {
+			return err
+		}
+		r.res.rawNoSyncEnc = append(r.res.rawNoSyncEnc, ceil)
+		r.logf("raw wal ×%d batch, no fsync, %d-byte entries rep %d/%d: %s msgs/s",
+			r.cfg.Partitions, size, rep, r.cfg.Reps, si(ceil))
+	}
+	return nil
+}
+
+// encodedSize is the entry size of one benchmark record as storage writes
+// it: the value, a timestamp, no key and no headers.
+func (r *runner) encodedSize() int {
+	return storage.EncodedSize(&storage.Record{Value: make([]byte, r.cfg.RecordSize), Timestamp: time.Now()})
 }
 
 // producePaired alternates the raw ceiling and Brook, rep by rep, so that
 // both see the same machine.
 func (r *runner) producePaired(ctx context.Context, name string, policy brook.SyncPolicy, fsync bool, raw, got *[]float64) error {
 	for rep := 1; rep <= r.cfg.Reps; rep++ {
-		ceil, err := r.rawRun(ctx, fsync)
+		ceil, err := r.rawRun(ctx, r.cfg.RecordSize, fsync)
 		if err != nil {
 			return err
 		}
