@@ -33,14 +33,24 @@ func asyncProduce(ctx context.Context, b *brook.Broker, topic string, parts, tot
 	return time.Since(start), errors.Join(errs...)
 }
 
-// chunk tracks the acknowledgements of one chunk of PublishAsync calls.
-type chunk struct {
+// Chunk counts down the acknowledgements of one chunk of PublishAsync
+// calls, so that a producer waits on one channel per chunk rather than per
+// message. bench/compare uses it too.
+type Chunk struct {
 	left atomic.Int64
 	done chan struct{}
 	err  atomic.Pointer[error]
 }
 
-func (c *chunk) ack(_ *brook.Message, err error) {
+// NewChunk returns a Chunk expecting n acknowledgements.
+func NewChunk(n int) *Chunk {
+	c := &Chunk{done: make(chan struct{})}
+	c.left.Store(int64(n))
+	return c
+}
+
+// Ack is the PublishAsync callback of each of the chunk's messages.
+func (c *Chunk) Ack(_ *brook.Message, err error) {
 	if err != nil {
 		c.err.CompareAndSwap(nil, &err)
 	}
@@ -49,7 +59,9 @@ func (c *chunk) ack(_ *brook.Message, err error) {
 	}
 }
 
-func (c *chunk) wait(ctx context.Context) error {
+// Wait waits for every acknowledgement, or ctx, and returns the first
+// error acknowledged.
+func (c *Chunk) Wait(ctx context.Context) error {
 	select {
 	case <-c.done:
 	case <-ctx.Done():
@@ -67,19 +79,18 @@ func produceOne(ctx context.Context, b *brook.Broker, topic string, part, n, siz
 	defer p.Close()
 	value := make([]byte, size)
 	msgs := make([]brook.Message, batch*depth)
-	chunks := make([]*chunk, depth)
+	chunks := make([]*Chunk, depth)
 	for i := 0; i < n; {
 		slot := (i / batch) % depth
 		if c := chunks[slot]; c != nil {
-			if err := c.wait(ctx); err != nil {
+			if err := c.Wait(ctx); err != nil {
 				return err
 			}
 		}
 		k := min(batch, n-i)
-		c := &chunk{done: make(chan struct{})}
-		c.left.Store(int64(k))
+		c := NewChunk(k)
 		chunks[slot] = c
-		ack := c.ack // one closure per chunk, not per message
+		ack := c.Ack // one closure per chunk, not per message
 		for j := range k {
 			m := &msgs[slot*batch+j]
 			*m = brook.Message{Topic: topic, Partition: part, Value: value}
@@ -95,7 +106,7 @@ func produceOne(ctx context.Context, b *brook.Broker, topic string, part, n, siz
 	}
 	for _, c := range chunks {
 		if c != nil {
-			if err := c.wait(ctx); err != nil {
+			if err := c.Wait(ctx); err != nil {
 				return err
 			}
 		}

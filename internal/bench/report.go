@@ -63,7 +63,8 @@ const (
 	unitMiB  = "MiB"
 )
 
-func median(xs []float64) float64 {
+// Median returns the median of xs, 0 for none. bench/compare uses it too.
+func Median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
@@ -124,7 +125,7 @@ type rowBuilder struct {
 
 // add appends row, with its median, and returns its index.
 func (rb *rowBuilder) add(row Row) int {
-	row.Median = median(row.Samples)
+	row.Median = Median(row.Samples)
 	if row.Unit == unitMsgs {
 		row.MBPerSec = row.Median * float64(rb.cfg.RecordSize) / 1e6
 	}
@@ -191,7 +192,7 @@ func (rb *rowBuilder) produce(res *results) {
 	}
 	bound := ""
 	if len(res.rawLat) > 0 {
-		if p50 := median(pick(res.rawLat, func(l latency) float64 { return l.P50 })); p50 > 0 {
+		if p50 := Median(pick(res.rawLat, func(l latency) float64 { return l.P50 })); p50 > 0 {
 			bound = fmt.Sprintf("; bound %d callers / fsync p50 %.3f ms = %s", c.SyncGoroutines, p50,
 				si(float64(c.SyncGoroutines)/(p50/1e3)))
 		}
@@ -279,7 +280,7 @@ func (rb *rowBuilder) reopen(sizes []reopenSize) {
 		if len(s.Reps) > 0 && s.Reps[0].PeakRSSBytes == 0 {
 			what = "peak Go heap during open"
 		}
-		after := median(pick(s.Reps, func(x ReopenResult) float64 { return float64(x.HeapAfterBytes) / (1 << 20) }))
+		after := Median(pick(s.Reps, func(x ReopenResult) float64 { return float64(x.HeapAfterBytes) / (1 << 20) }))
 		i := rb.add(Row{ID: next(), Name: fmt.Sprintf("reopen %s records in %d partitions: %s", s.label(), rb.cfg.ReopenPartitions, what),
 			Unit: unitMiB, Samples: pick(s.Reps, mem), Note: fmt.Sprintf("live heap after open %.0f MiB", after)})
 		if k == 0 {
@@ -296,13 +297,13 @@ func (rb *rowBuilder) reopen(sizes []reopenSize) {
 func (s reopenSize) label() string { return si(float64(s.Records)) }
 
 func latNote(ls []latency) string {
-	p50 := median(pick(ls, func(l latency) float64 { return l.P50 }))
+	p50 := Median(pick(ls, func(l latency) float64 { return l.P50 }))
 	mx := slices.Max(pick(ls, func(l latency) float64 { return l.Max }))
 	s := fmt.Sprintf("p50 %.3f ms, max %.3f ms (worst rep)", p50, mx)
-	if ack := median(pick(ls, func(l latency) float64 { return l.Ack })); ack > 0 {
+	if ack := Median(pick(ls, func(l latency) float64 { return l.Ack })); ack > 0 {
 		s += fmt.Sprintf("; publish→ack p99 %.3f ms", ack)
 	}
-	if open := median(pick(ls, func(l latency) float64 { return l.Open })); open > 0 {
+	if open := Median(pick(ls, func(l latency) float64 { return l.Open })); open > 0 {
 		s += fmt.Sprintf("; p99 from scheduled start (incl. wait behind the previous fsync) %.3f ms", open)
 	}
 	return s
@@ -314,7 +315,7 @@ func lagNote(reps [][]float64) string {
 	}
 	per := make([]float64, len(reps[0]))
 	for g := range per {
-		per[g] = median(pick(reps, func(x []float64) float64 { return x[g] }))
+		per[g] = Median(pick(reps, func(x []float64) float64 { return x[g] }))
 	}
 	return "median per group: " + siList(per) + " msgs/s"
 }
