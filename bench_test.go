@@ -53,13 +53,15 @@ func reportRate(b *testing.B, msgs int, start time.Time) {
 // partition, and Flush at the end; api=sync/goroutines=1 is one caller of
 // Publish; api=sync/goroutines=64 is 64 goroutines calling
 // Publish (each waits for its group commit; with sync=always, for its
-// fsync).
+// fsync); api=batch is one goroutine calling PublishBatch with 1000
+// messages for one partition at a time, round the partitions.
 func BenchmarkPublish(b *testing.B) {
 	for _, size := range benchSizes {
 		for _, parts := range []int{1, 8} {
 			for _, policy := range benchPolicies {
 				name := fmt.Sprintf("size=%s/partitions=%d/sync=%s", sizeName(size), parts, policy)
 				b.Run(name+"/api=async", func(b *testing.B) { benchPublishAsync(b, policy, parts, size) })
+				b.Run(name+"/api=batch", func(b *testing.B) { benchPublishBatch(b, policy, parts, size) })
 				b.Run(name+"/api=sync/goroutines=1", func(b *testing.B) { benchPublishOne(b, policy, parts, size) })
 				b.Run(name+"/api=sync/goroutines=64", func(b *testing.B) { benchPublishSync(b, policy, parts, size, 64) })
 			}
@@ -134,6 +136,39 @@ func benchPublishAsync(b *testing.B, policy brook.SyncPolicy, parts, size int) {
 	if n := w.errs.Load(); n > 0 {
 		b.Fatalf("%d publishes failed", n)
 	}
+}
+
+func benchPublishBatch(b *testing.B, policy brook.SyncPolicy, parts, size int) {
+	br := openBench(b, policy, parts)
+	p := br.CreateProducer("bench")
+	defer p.Close()
+	value := make([]byte, size)
+	const batch = 1000
+	msgs := make([]brook.Message, batch)
+	ptrs := make([]*brook.Message, 0, batch)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	publish := func() {
+		if err := p.PublishBatch("bench", ptrs); err != nil {
+			b.Fatal(err)
+		}
+		ptrs = ptrs[:0]
+	}
+	start := time.Now()
+	i := 0
+	for b.Loop() {
+		m := &msgs[len(ptrs)]
+		*m = brook.Message{Topic: "bench", Partition: (i / batch) % parts, Value: value}
+		ptrs = append(ptrs, m)
+		if len(ptrs) == batch {
+			publish()
+		}
+		i++
+	}
+	if len(ptrs) > 0 {
+		publish()
+	}
+	reportRate(b, b.N, start)
 }
 
 func benchPublishSync(b *testing.B, policy brook.SyncPolicy, parts, size, goroutines int) {

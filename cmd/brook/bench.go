@@ -32,9 +32,9 @@ func newBenchCmd(a *app) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Brook's throughput and latency against raw tidwall/wal on this machine",
 		Long: "bench runs Brook's performance workloads on a temporary directory (not --dir):\n" +
-			"  1 produce, durable default policy, PublishAsync + Flush\n" +
+			"  1 produce, durable default policy, PublishAsync + Flush, and PublishBatch (1b)\n" +
 			"  2 produce, 64 goroutines calling Publish synchronously (group commit)\n" +
-			"  3 produce without fsync\n" +
+			"  3 produce without fsync, both APIs (3, 3b)\n" +
 			"  4 consume, one group of 4 members, from a full topic\n" +
 			"  5 end-to-end latency at 2,000 msgs/s, with and without fsync\n" +
 			"  6 three groups lagging in different sealed segments\n" +

@@ -115,9 +115,10 @@ func produceOne(ctx context.Context, b *brook.Broker, topic string, part, n, siz
 }
 
 // produceRun opens a broker under policy on a fresh directory, makes a
-// topic of cfg.Partitions partitions and measures one asyncProduce of
-// cfg.ProduceRecords messages, in messages per second.
-func (r *runner) produceRun(ctx context.Context, policy brook.SyncPolicy) (float64, error) {
+// topic of cfg.Partitions partitions and measures one asyncProduce (or,
+// with batch set, one batchProduce) of cfg.ProduceRecords messages, in
+// messages per second.
+func (r *runner) produceRun(ctx context.Context, policy brook.SyncPolicy, batch bool) (float64, error) {
 	b, done, err := r.scratchBroker("produce", policy)
 	if err != nil {
 		return 0, err
@@ -127,7 +128,12 @@ func (r *runner) produceRun(ctx context.Context, policy brook.SyncPolicy) (float
 	if _, err := b.CreateNewTopic("produce", c.Partitions); err != nil {
 		return 0, err
 	}
-	d, err := asyncProduce(ctx, b, "produce", c.Partitions, c.ProduceRecords, c.RecordSize, c.Batch, c.Depth, nil)
+	var d time.Duration
+	if batch {
+		d, err = batchProduce(ctx, b, "produce", c.Partitions, c.ProduceRecords, c.RecordSize, c.Batch)
+	} else {
+		d, err = asyncProduce(ctx, b, "produce", c.Partitions, c.ProduceRecords, c.RecordSize, c.Batch, c.Depth, nil)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -146,12 +152,12 @@ func (r *runner) rawRun(ctx context.Context, size int, fsync bool) (float64, err
 	return rawParallel(ctx, dir, c.Partitions, c.ProduceRecords, size, c.Batch, c.SegmentSize, fsync)
 }
 
-// produceDurable is workload 1: PublishAsync + Flush under the default
-// policy (an fsync per group commit), against raw WAL batches + fsync
-// measured alternately with it.
+// produceDurable is workload 1: PublishAsync + Flush (1) and PublishBatch
+// (1b) under the default policy (an fsync per group commit), against raw
+// WAL batches + fsync measured alternately with them.
 func (r *runner) produceDurable(ctx context.Context) error {
-	return r.producePaired(ctx, "1 produce durable (PublishAsync+Flush)", brook.SyncAlways, true,
-		&r.res.rawSync, &r.res.w1)
+	return r.producePaired(ctx, "1 produce durable", brook.SyncAlways, true,
+		&r.res.rawSync, &r.res.w1, &r.res.w1batch)
 }
 
 // produceUnsynced is workload 3: the same without any fsync, against raw
@@ -159,22 +165,9 @@ func (r *runner) produceDurable(ctx context.Context) error {
 // with entries of the size Brook hands the wal for one record (C2e), which
 // separates the wal's cost of the encoding's extra bytes from Brook's own.
 func (r *runner) produceUnsynced(ctx context.Context) error {
-	if err := r.producePaired(ctx, "3 produce SyncNever (PublishAsync+Flush)", brook.SyncNever, false,
-		&r.res.rawNoSync, &r.res.w3); err != nil {
-		return err
-	}
-	size := r.encodedSize()
-	r.res.encSize = size
-	for rep := 1; rep <= r.cfg.Reps; rep++ {
-		ceil, err := r.rawRun(ctx, size, false)
-		if err != nil {
-			return err
-		}
-		r.res.rawNoSyncEnc = append(r.res.rawNoSyncEnc, ceil)
-		r.logf("raw wal ×%d batch, no fsync, %d-byte entries rep %d/%d: %s msgs/s",
-			r.cfg.Partitions, size, rep, r.cfg.Reps, si(ceil))
-	}
-	return nil
+	r.res.encSize = r.encodedSize()
+	return r.producePaired(ctx, "3 produce SyncNever", brook.SyncNever, false,
+		&r.res.rawNoSync, &r.res.w3, &r.res.w3batch)
 }
 
 // encodedSize is the entry size of one benchmark record as storage writes
@@ -183,22 +176,38 @@ func (r *runner) encodedSize() int {
 	return storage.EncodedSize(&storage.Record{Value: make([]byte, r.cfg.RecordSize), Timestamp: time.Now()})
 }
 
-// producePaired alternates the raw ceiling and Brook, rep by rep, so that
-// both see the same machine.
-func (r *runner) producePaired(ctx context.Context, name string, policy brook.SyncPolicy, fsync bool, raw, got *[]float64) error {
-	for rep := 1; rep <= r.cfg.Reps; rep++ {
-		ceil, err := r.rawRun(ctx, r.cfg.RecordSize, fsync)
+// producePaired alternates the raw ceiling and Brook's two APIs, rep by
+// rep, so that all see the same machine. Without fsync it also measures
+// the raw ceiling with entries of r.res.encSize bytes.
+func (r *runner) producePaired(ctx context.Context, name string, policy brook.SyncPolicy, fsync bool, raw, async, batch *[]float64) error {
+	c := r.cfg
+	for rep := 1; rep <= c.Reps; rep++ {
+		ceil, err := r.rawRun(ctx, c.RecordSize, fsync)
 		if err != nil {
 			return err
 		}
 		*raw = append(*raw, ceil)
-		v, err := r.produceRun(ctx, policy)
-		if err != nil {
-			return err
+		if !fsync {
+			enc, err := r.rawRun(ctx, r.res.encSize, false)
+			if err != nil {
+				return err
+			}
+			r.res.rawNoSyncEnc = append(r.res.rawNoSyncEnc, enc)
+			r.logf("raw wal ×%d batch, no fsync, %d-byte entries rep %d/%d: %s msgs/s", c.Partitions, r.res.encSize, rep, c.Reps, si(enc))
 		}
-		*got = append(*got, v)
-		r.logf("%s rep %d/%d: %s msgs/s; raw wal ×%d %s: %s msgs/s (%.2f×)", name, rep, r.cfg.Reps,
-			si(v), r.cfg.Partitions, fsyncLabel(fsync), si(ceil), v/ceil)
+		for _, api := range []struct {
+			name  string
+			batch bool
+			got   *[]float64
+		}{{"PublishAsync+Flush", false, async}, {"PublishBatch", true, batch}} {
+			v, err := r.produceRun(ctx, policy, api.batch)
+			if err != nil {
+				return err
+			}
+			*api.got = append(*api.got, v)
+			r.logf("%s (%s) rep %d/%d: %s msgs/s; raw wal ×%d %s: %s msgs/s (%.2f×)", name, api.name, rep, c.Reps,
+				si(v), c.Partitions, fsyncLabel(fsync), si(ceil), v/ceil)
+		}
 	}
 	return nil
 }
@@ -279,4 +288,37 @@ func (r *runner) syncManyRun(ctx context.Context, parts int) (float64, error) {
 		return 0, err
 	}
 	return float64(count.Load()) / elapsed.Seconds(), nil
+}
+
+// batchProduce publishes total messages of size bytes over parts
+// partitions with PublishBatch: one goroutine and Producer per partition,
+// each publishing batches of batch messages, one at a time.
+func batchProduce(ctx context.Context, b *brook.Broker, topic string, parts, total, size, batch int) (time.Duration, error) {
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for part := range parts {
+		wg.Go(func() {
+			p := b.CreateProducer(fmt.Sprintf("bench-%d", part))
+			defer p.Close()
+			value := make([]byte, size)
+			msgs := make([]brook.Message, batch)
+			ptrs := make([]*brook.Message, batch)
+			for n := share(total, parts, part); n > 0 && ctx.Err() == nil; {
+				k := min(batch, n)
+				for i := range k {
+					msgs[i] = brook.Message{Topic: topic, Partition: part, Value: value}
+					ptrs[i] = &msgs[i]
+				}
+				if err := p.PublishBatch(topic, ptrs[:k]); err != nil {
+					errs[part] = err
+					return
+				}
+				n -= k
+			}
+			errs[part] = ctx.Err()
+		})
+	}
+	wg.Wait()
+	return time.Since(start), errors.Join(errs...)
 }
