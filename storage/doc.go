@@ -59,7 +59,10 @@
 //     (tidwall/wal fsyncs a segment when it seals it).
 //
 // In every case what survives is a prefix of the log: appends are written
-// in offset order by one goroutine, and recovery cuts a torn tail.
+// in offset order by one goroutine, and recovery cuts a torn tail. That
+// prefix may end inside a batch that was being written and never
+// acknowledged: entries carry no batch boundary, so recovery keeps every
+// complete entry of it.
 //
 // # Recovery
 //
