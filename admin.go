@@ -135,37 +135,30 @@ func (t *Topic) enforceRetention() {
 	parts := append([]*storage.Log(nil), t.parts...)
 	t.mu.RUnlock()
 	for p, l := range parts {
-		before := retentionPoint(l, cfg)
-		if before <= l.FirstOffset() {
-			continue
-		}
-		if _, err := l.TruncateFront(before); err != nil && !errors.Is(err, storage.ErrClosed) {
+		if err := applyRetention(l, cfg); err != nil && !errors.Is(err, storage.ErrClosed) {
 			t.b.log.Error("brook: retention", "topic", t.name, "partition", p, "err", err)
 		}
 	}
 }
 
-// retentionPoint returns the offset below which records may go. For the
-// size limit it estimates from the average record size; storage only drops
-// whole segments below the point, so the estimate never cuts the tail.
-func retentionPoint(l *storage.Log, cfg TopicConfig) int64 {
-	first, next := l.FirstOffset(), l.NextOffset()
-	before := first
+// applyRetention drops the sealed segments of l that are past cfg's age
+// limit (every record older than RetentionAge) or beyond its size limit
+// (what the log holds without them is still RetentionBytes or more).
+func applyRetention(l *storage.Log, cfg TopicConfig) error {
 	if cfg.RetentionAge > 0 {
-		if off, err := l.OffsetForTime(time.Now().Add(-cfg.RetentionAge)); err == nil && off > before {
-			before = off
+		before, err := l.OffsetForTime(time.Now().Add(-cfg.RetentionAge))
+		if err == nil && before > l.FirstOffset() {
+			_, err = l.TruncateFront(before)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	if size := l.Size(); cfg.RetentionBytes > 0 && size > cfg.RetentionBytes && next > first {
-		avg := size / (next - first)
-		if avg < 1 {
-			avg = 1
-		}
-		if off := next - cfg.RetentionBytes/avg; off > before {
-			before = off
-		}
+	if cfg.RetentionBytes > 0 && l.Size() > cfg.RetentionBytes {
+		_, err := l.TruncateFrontToSize(cfg.RetentionBytes)
+		return err
 	}
-	return before
+	return nil
 }
 
 // storageError maps an error of partition p's log to the public errors.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -188,4 +189,38 @@ func TestOptionsValidation(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidConfig)
 	_, err = Open("", nil)
 	assert.ErrorIs(t, err, ErrInvalidConfig)
+}
+
+// TestRetentionBytesKeepsAtLeastTheLimit: large old messages, then small
+// new ones, all written before retention first runs. Retention by size
+// drops old segments but keeps at least RetentionBytes (an estimate from
+// the average message size would keep far less here, the new messages
+// being small).
+func TestRetentionBytesKeepsAtLeastTheLimit(t *testing.T) {
+	const limit, segment = 16 << 10, 4 << 10
+	dir := t.TempDir()
+	b, err := Open(dir, &Options{SegmentSize: segment, Sync: SyncNever})
+	require.NoError(t, err)
+	_, err = b.CreateTopic("r", TopicConfig{Partitions: 1, RetentionBytes: limit})
+	require.NoError(t, err)
+	p := b.CreateProducer("p")
+	for i := range 440 { // 40 of 2000 bytes, then 400 of 50: about 80 KiB, then 26 KiB
+		size := 50
+		if i < 40 {
+			size = 2000
+		}
+		require.NoError(t, p.Publish("r", CreateMessage("r", make([]byte, size), 0)))
+	}
+	require.NoError(t, b.Close())
+
+	b, err = Open(dir, &Options{SegmentSize: segment, RetentionCheckInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, b.Close()) })
+	tp, err := b.Topic("r")
+	require.NoError(t, err)
+	eventually(t, func() bool { return tp.Stats().Partitions[0].FirstOffset >= 40 }, "the large messages are dropped")
+	time.Sleep(50 * time.Millisecond) // a few more rounds of retention
+	ps := tp.Stats().Partitions[0]
+	assert.GreaterOrEqual(t, ps.Bytes, int64(limit), "at least the limit is kept: %+v", ps)
+	assert.Less(t, ps.Bytes, int64(limit+2*segment), "and not much more: %+v", ps)
 }

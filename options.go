@@ -147,8 +147,11 @@ type TopicConfig struct {
 	// this. Default: 0, keep forever.
 	RetentionAge time.Duration
 
-	// RetentionBytes caps the bytes kept per partition; whole segments are
-	// dropped oldest first, never the one being written. Default: 0, no cap.
+	// RetentionBytes bounds the bytes kept per partition, as Kafka's
+	// retention.bytes does: whole segments are dropped oldest first, never
+	// the one being written, as long as the partition still holds at least
+	// RetentionBytes without them (so it keeps between RetentionBytes and
+	// RetentionBytes plus one segment). Default: 0, no bound.
 	RetentionBytes int64
 
 	// MaxMessageBytes is the largest message (key + value + headers), at

@@ -255,6 +255,53 @@ func TestTruncateFront(t *testing.T) {
 	requireRecs(t, readAll(t, l, first), int(first))
 }
 
+// TestTruncateFrontToSize: records of uneven sizes (large old ones, small
+// new ones). For each limit, the segments left hold at least the limit,
+// and without the oldest of them would hold less (or only the tail is
+// left); the files on disk match.
+func TestTruncateFrontToSize(t *testing.T) {
+	dir := t.TempDir()
+	l := openT(t, dir, &Options{SegmentSize: 4 << 10})
+	big, small := make([]Record, 40), make([]Record, 400)
+	for i := range big {
+		big[i] = Record{Value: make([]byte, 1000)}
+	}
+	for i := range small {
+		small[i] = Record{Value: make([]byte, 20)}
+	}
+	for _, recs := range [][]Record{big, small} {
+		for i := 0; i < len(recs); i += 10 {
+			_, err := l.Append(context.Background(), recs[i:i+10])
+			require.NoError(t, err)
+		}
+	}
+	fileSizes := func() (sizes []int64, total int64) {
+		for _, f := range segFiles(t, dir) {
+			st, err := os.Stat(f)
+			require.NoError(t, err)
+			sizes = append(sizes, st.Size())
+			total += st.Size()
+		}
+		return sizes, total
+	}
+	for _, limit := range []int64{30 << 10, 20 << 10, 8 << 10, 1 << 10, 0} {
+		_, err := l.TruncateFrontToSize(limit)
+		require.NoError(t, err)
+		sizes, total := fileSizes()
+		assert.Equal(t, total, l.Size(), "limit %d", limit)
+		if len(sizes) > 1 {
+			assert.GreaterOrEqual(t, total, limit, "limit %d: keeps at least the limit", limit)
+			assert.Less(t, total-sizes[0], limit, "limit %d: the oldest segment left is needed", limit)
+		}
+		assertSegmentsMatchDir(t, l)
+		recs := readAll(t, l, l.FirstOffset())
+		require.Len(t, recs, int(l.NextOffset()-l.FirstOffset()))
+		assert.Equal(t, l.FirstOffset(), recs[0].Offset)
+	}
+	assert.Len(t, segFiles(t, dir), 1, "a limit of 0 leaves only the tail")
+	assert.Equal(t, int64(440), l.NextOffset())
+}
+
 // TestSyncAlwaysConcurrentCancelClose runs many one-record appenders under
 // SyncAlways (where commits gather callers) whose contexts often end
 // while they wait, then closes the log under them. Afterwards the log

@@ -26,6 +26,35 @@ import (
 // Errors: ErrClosed; a removal or directory fsync error (the log stays
 // usable, and the segments concerned are no longer served).
 func (l *Log) TruncateFront(before int64) (newFirst int64, err error) {
+	return l.dropFront(func(segs []*segment, _ int64) int {
+		k := 0
+		for k < len(segs)-1 && segs[k+1].base <= before {
+			k++
+		}
+		return k
+	})
+}
+
+// TruncateFrontToSize removes, oldest first, sealed segments as long as
+// the segments left hold at least maxBytes (Kafka's retention.bytes rule:
+// the log keeps at least maxBytes, and less than maxBytes plus one
+// segment once it is trimmed). It returns the new FirstOffset. Like
+// TruncateFront it never removes the tail segment and does not stop
+// appends; its errors are TruncateFront's.
+func (l *Log) TruncateFrontToSize(maxBytes int64) (newFirst int64, err error) {
+	return l.dropFront(func(segs []*segment, size int64) int {
+		k := 0
+		for k < len(segs)-1 && size-segs[k].size >= maxBytes {
+			size -= segs[k].size
+			k++
+		}
+		return k
+	})
+}
+
+// dropFront removes the k oldest segments, k chosen by count from the
+// segments and the log's size (k < len(segs): never the tail).
+func (l *Log) dropFront(count func(segs []*segment, size int64) int) (newFirst int64, err error) {
 	l.retMu.Lock()
 	defer l.retMu.Unlock()
 	l.mu.Lock()
@@ -33,10 +62,7 @@ func (l *Log) TruncateFront(before int64) (newFirst int64, err error) {
 		l.mu.Unlock()
 		return 0, ErrClosed
 	}
-	k := 0
-	for k < len(l.segs)-1 && l.segs[k+1].base <= before {
-		k++
-	}
+	k := count(l.segs, l.size)
 	if k == 0 {
 		first := l.first
 		l.mu.Unlock()
