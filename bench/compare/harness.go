@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/brookmq/brook/internal/bench"
 )
 
 // Config sizes a run. Zero fields take the defaults of the mode, given with
@@ -301,9 +303,9 @@ func (r *runner) add(w workload, sys system, rep int, s sample) {
 	r.samples[key] = append(r.samples[key], s)
 	capped := ""
 	if s.count < s.want {
-		capped = fmt.Sprintf(" (capped at %v: %s of %s messages)", r.cfg.ProduceCap, si(float64(s.count)), si(float64(s.want)))
+		capped = fmt.Sprintf(" (capped at %v: %s of %s messages)", r.cfg.ProduceCap, bench.SI(float64(s.count)), bench.SI(float64(s.want)))
 	}
-	r.logf("%-2s %-30s %-9s rep %d/%d: %s msgs/s%s", w.id(), w.title(), sys.name(), rep, r.cfg.Reps, si(s.rate), capped)
+	r.logf("%-2s %-30s %-9s rep %d/%d: %s msgs/s%s", w.id(), w.title(), sys.name(), rep, r.cfg.Reps, bench.SI(s.rate), capped)
 }
 
 // logf writes one progress line stamped with the time since the start.

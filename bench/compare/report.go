@@ -4,29 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/brookmq/brook/internal/bench"
 )
 
 // Report is the outcome of Run.
 type Report struct {
-	Started    time.Time         `json:"started"`
-	Seconds    float64           `json:"seconds"`
-	GoVersion  string            `json:"go_version"`
-	OS         string            `json:"os"`
-	Arch       string            `json:"arch"`
-	CPUs       int               `json:"cpus"`
-	GOMAXPROCS int               `json:"gomaxprocs"`
-	Versions   map[string]string `json:"versions"`
-	Config     Config            `json:"config"`
-	Rows       []Row             `json:"rows"`
+	bench.Env
+	Versions map[string]string `json:"versions"`
+	Config   Config            `json:"config"`
+	Rows     []Row             `json:"rows"`
 }
 
 // Row is one system's figure for one workload.
@@ -67,12 +58,7 @@ func (r *runner) report() Report {
 			rows = append(rows, row)
 		}
 	}
-	return Report{
-		Started: r.start, Seconds: time.Since(r.start).Seconds(),
-		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		Versions: versions(), Config: c, Rows: rows,
-	}
+	return Report{Env: bench.NewEnv(r.start), Versions: versions(), Config: c, Rows: rows}
 }
 
 // noteFor says how far the samples spread and whether ProduceCap cut them.
@@ -80,17 +66,17 @@ func noteFor(ss []sample, c Config) string {
 	var notes []string
 	if len(ss) > 1 {
 		rs := rates(ss)
-		notes = append(notes, fmt.Sprintf("reps %s–%s", si(slices.Min(rs)), si(slices.Max(rs))))
+		notes = append(notes, fmt.Sprintf("reps %s–%s", bench.SI(slices.Min(rs)), bench.SI(slices.Max(rs))))
 	}
 	var capped []string
 	for _, s := range ss {
 		if s.count < s.want {
-			capped = append(capped, si(float64(s.count)))
+			capped = append(capped, bench.SI(float64(s.count)))
 		}
 	}
 	if len(capped) > 0 {
 		notes = append(notes, fmt.Sprintf("capped at %v: %s of %s msgs", c.ProduceCap,
-			strings.Join(capped, "/"), si(float64(ss[0].want))))
+			strings.Join(capped, "/"), bench.SI(float64(ss[0].want))))
 	}
 	return strings.Join(notes, "; ")
 }
@@ -134,7 +120,7 @@ func (rep Report) WriteTable(w io.Writer) error {
 		return "?"
 	}
 	fmt.Fprintf(w, "brook compare (%s): median of %d repetition(s), %s messages of %d bytes, %d partitions; %s %s/%s, %d CPUs; %.0f s\n",
-		mode, c.Reps, si(float64(c.Messages)), c.RecordSize, c.Partitions, rep.GoVersion, rep.OS, rep.Arch, rep.CPUs, rep.Seconds)
+		mode, c.Reps, bench.SI(float64(c.Messages)), c.RecordSize, c.Partitions, rep.GoVersion, rep.OS, rep.Arch, rep.CPUs, rep.Seconds)
 	fmt.Fprintf(w, "kfake %s with kgo (franz-go %s); JetStream: nats-server %s with nats.go %s\n\n",
 		v("github.com/twmb/franz-go/pkg/kfake"), v("github.com/twmb/franz-go"),
 		v("github.com/nats-io/nats-server/v2"), v("github.com/nats-io/nats.go"))
@@ -143,7 +129,7 @@ func (rep Report) WriteTable(w io.Writer) error {
 	for _, r := range rep.Rows {
 		fig, mb, ratio := "n/a", "", ""
 		if r.Median > 0 {
-			fig, mb = si(r.Median), fmt.Sprintf("%.1f", r.MBPerSec)
+			fig, mb = bench.SI(r.Median), fmt.Sprintf("%.1f", r.MBPerSec)
 		}
 		if r.Ratio > 0 && r.System != "brook" {
 			ratio = fmt.Sprintf("%.2f×", r.Ratio)
@@ -168,25 +154,4 @@ func (rep Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
-}
-
-// si formats a count with k/M suffixes and three significant digits.
-func si(v float64) string {
-	switch a := math.Abs(v); {
-	case a >= 1e6:
-		return trim(v/1e6) + "M"
-	case a >= 1e3:
-		return trim(v/1e3) + "k"
-	}
-	return trim(v)
-}
-
-func trim(v float64) string {
-	switch a := math.Abs(v); {
-	case a >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case a >= 10:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
 }

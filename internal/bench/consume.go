@@ -29,7 +29,7 @@ func (r *runner) fillTopic(ctx context.Context, b *brook.Broker, topic string, p
 func (r *runner) appendTopic(ctx context.Context, b *brook.Broker, topic string, parts, total int) error {
 	var sent atomic.Int64
 	stop := ticker(3*time.Second, func() {
-		r.logf("  filling %s: %s of %s messages", topic, si(float64(sent.Load())), si(float64(total)))
+		r.logf("  filling %s: %s of %s messages", topic, SI(float64(sent.Load())), SI(float64(total)))
 	})
 	defer stop()
 	c := r.cfg
@@ -71,7 +71,7 @@ func (r *runner) consumeGroup(ctx context.Context) error {
 			return err
 		}
 		r.res.w4 = append(r.res.w4, v)
-		r.logf("4 consume, group of %d, %d partitions rep %d/%d: %s msgs/s", c.ConsumeMembers, c.Partitions, rep, c.Reps, si(v))
+		r.logf("4 consume, group of %d, %d partitions rep %d/%d: %s msgs/s", c.ConsumeMembers, c.Partitions, rep, c.Reps, SI(v))
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func (r *runner) laggingGroups(ctx context.Context) error {
 	ps := t.Stats().Partitions[0]
 	segs := float64(ps.Bytes) / float64(c.SegmentSize)
 	r.logf("  lag topic: %s messages in about %.0f segments; each group reads about %.1f segments",
-		si(float64(ps.NextOffset)), segs, segs/float64(c.LagGroups))
+		SI(float64(ps.NextOffset)), segs, segs/float64(c.LagGroups))
 	for rep := 1; rep <= c.Reps; rep++ {
 		rates, err := r.lagOnce(ctx, b, rep)
 		if err != nil {

@@ -193,7 +193,7 @@ func (r *runner) producePaired(ctx context.Context, name string, policy brook.Sy
 				return err
 			}
 			r.res.rawNoSyncEnc = append(r.res.rawNoSyncEnc, enc)
-			r.logf("raw wal ×%d batch, no fsync, %d-byte entries rep %d/%d: %s msgs/s", c.Partitions, r.res.encSize, rep, c.Reps, si(enc))
+			r.logf("raw wal ×%d batch, no fsync, %d-byte entries rep %d/%d: %s msgs/s", c.Partitions, r.res.encSize, rep, c.Reps, SI(enc))
 		}
 		for _, api := range []struct {
 			name  string
@@ -206,7 +206,7 @@ func (r *runner) producePaired(ctx context.Context, name string, policy brook.Sy
 			}
 			*api.got = append(*api.got, v)
 			r.logf("%s (%s) rep %d/%d: %s msgs/s; raw wal ×%d %s: %s msgs/s (%.2f×)", name, api.name, rep, c.Reps,
-				si(v), c.Partitions, fsyncLabel(fsync), si(ceil), v/ceil)
+				SI(v), c.Partitions, fsyncLabel(fsync), SI(ceil), v/ceil)
 		}
 	}
 	return nil
@@ -236,7 +236,7 @@ func (r *runner) produceSyncMany(ctx context.Context) error {
 				r.res.w2 = append(r.res.w2, v)
 			}
 			r.logf("2 produce durable, %d× sync Publish, %d partition(s) rep %d/%d: %s msgs/s",
-				r.cfg.SyncGoroutines, parts, rep, r.cfg.Reps, si(v))
+				r.cfg.SyncGoroutines, parts, rep, r.cfg.Reps, SI(v))
 		}
 	}
 	return nil

@@ -110,7 +110,7 @@ func (r *runner) reopen(ctx context.Context) error {
 			}
 			rs.Reps = append(rs.Reps, res)
 			r.logf("8 reopen %s records in %d partitions rep %d/%d: %.3f s, peak RSS %s, peak heap %s, heap after %s",
-				si(float64(size)), c.ReopenPartitions, rep, c.Reps, res.OpenSeconds,
+				SI(float64(size)), c.ReopenPartitions, rep, c.Reps, res.OpenSeconds,
 				mib(res.PeakRSSBytes), mib(res.PeakHeapBytes), mib(res.HeapAfterBytes))
 		}
 		r.res.w8 = append(r.res.w8, rs)

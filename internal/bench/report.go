@@ -29,6 +29,14 @@ type results struct {
 
 // Report is the outcome of Run.
 type Report struct {
+	Env
+	Config Config `json:"config"`
+	Rows   []Row  `json:"rows"`
+}
+
+// Env is when and on what a run was measured. bench/compare reports it
+// too.
+type Env struct {
 	Started    time.Time `json:"started"`
 	Seconds    float64   `json:"seconds"`
 	GoVersion  string    `json:"go_version"`
@@ -36,8 +44,16 @@ type Report struct {
 	Arch       string    `json:"arch"`
 	CPUs       int       `json:"cpus"`
 	GOMAXPROCS int       `json:"gomaxprocs"`
-	Config     Config    `json:"config"`
-	Rows       []Row     `json:"rows"`
+}
+
+// NewEnv describes this process's machine, for a run started at start
+// and ending now.
+func NewEnv(start time.Time) Env {
+	return Env{
+		Started: start, Seconds: time.Since(start).Seconds(),
+		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+	}
 }
 
 // Row is one line of the report: a ceiling (ID C1, C2, C3) or one figure
@@ -101,12 +117,7 @@ func (r *runner) report() Report {
 	rb.latency(&r.res)
 	rb.reopen(r.res.w8)
 	slices.SortStableFunc(rb.rows, func(a, b Row) int { return rowOrder(a.ID) - rowOrder(b.ID) })
-	return Report{
-		Started: r.start, Seconds: time.Since(r.start).Seconds(),
-		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Config: r.cfg,
-		Rows: rb.rows,
-	}
+	return Report{Env: NewEnv(r.start), Config: r.cfg, Rows: rb.rows}
 }
 
 // rowOrder sorts the ceilings first, then the workloads by number.
@@ -193,7 +204,7 @@ func (rb *rowBuilder) produce(res *results) {
 	if len(res.rawLat) > 0 {
 		if p50 := Median(pick(res.rawLat, func(l latency) float64 { return l.P50 })); p50 > 0 {
 			bound = fmt.Sprintf("; bound %d callers / fsync p50 %.3f ms = %s", c.SyncGoroutines, p50,
-				si(float64(c.SyncGoroutines)/(p50/1e3)))
+				SI(float64(c.SyncGoroutines)/(p50/1e3)))
 		}
 	}
 	if len(res.w2) > 0 {
@@ -228,7 +239,7 @@ func (rb *rowBuilder) consume(res *results) {
 	c := rb.cfg
 	if len(res.w4) > 0 {
 		i := rb.add(Row{ID: "4", Name: fmt.Sprintf("consume, group of %d, %d partitions, full topic of %s",
-			c.ConsumeMembers, c.Partitions, si(float64(c.ConsumeRecords))), Unit: unitMsgs, Samples: res.w4})
+			c.ConsumeMembers, c.Partitions, SI(float64(c.ConsumeRecords))), Unit: unitMsgs, Samples: res.w4})
 		rb.atLeast(i, 6e6, "6M")
 	}
 	if len(res.w6) > 0 {
@@ -301,7 +312,7 @@ func (rb *rowBuilder) reopen(sizes []reopenSize) {
 	}
 }
 
-func (s reopenSize) label() string { return si(float64(s.Records)) }
+func (s reopenSize) label() string { return SI(float64(s.Records)) }
 
 func latNote(ls []latency) string {
 	p50 := Median(pick(ls, func(l latency) float64 { return l.P50 }))
@@ -327,8 +338,9 @@ func lagNote(reps [][]float64) string {
 	return "median per group: " + siList(per) + " msgs/s"
 }
 
-// si formats n with an SI suffix and three significant digits: 2.41M.
-func si(n float64) string {
+// SI formats n with an SI suffix and three significant digits: 2.41M.
+// bench/compare uses it too.
+func SI(n float64) string {
 	abs := math.Abs(n)
 	switch {
 	case abs >= 1e9:
@@ -344,7 +356,7 @@ func si(n float64) string {
 func siList(xs []float64) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
-		s[i] = si(x)
+		s[i] = SI(x)
 	}
 	return strings.Join(s, ", ")
 }
@@ -353,7 +365,7 @@ func siList(xs []float64) string {
 func format(v float64, unit string) string {
 	switch unit {
 	case unitMsgs:
-		return si(v)
+		return SI(v)
 	case unitMs:
 		if v >= 100 {
 			return fmt.Sprintf("%.0f", v)
