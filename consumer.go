@@ -200,6 +200,12 @@ func (c *Consumer) run(ctx context.Context, h Handler, polling bool) error {
 	}
 	for {
 		err := c.session(ctx, g, h, polling)
+		if errors.Is(err, errGroupDeleted) && ctx.Err() == nil {
+			if g, err = c.b.group(c.groupID); err != nil {
+				return err
+			}
+			continue
+		}
 		if !errors.Is(err, errEvicted) || ctx.Err() != nil {
 			if errors.Is(err, errEvicted) {
 				return nil
@@ -210,7 +216,10 @@ func (c *Consumer) run(ctx context.Context, h Handler, polling bool) error {
 	}
 }
 
-var errEvicted = errors.New("brook: member evicted")
+var (
+	errEvicted      = errors.New("brook: member evicted")
+	errGroupDeleted = errors.New("brook: group deleted")
+)
 
 // Close stops Run or Poll (handlers see their context end; what they
 // finished is committed), leaves the group, and waits for the consumer's

@@ -92,6 +92,11 @@ var (
 	// on the partition: the partition refuses writes until the broker is
 	// reopened, so that nothing is acknowledged on top of a broken file.
 	ErrPartitionFailed = errors.New("brook: partition failed; reopen the broker")
+
+	// ErrGroupActive is returned by DeleteGroup while the group has live
+	// members: stop (Close) its consumers first, as Kafka refuses to delete a
+	// non-empty group.
+	ErrGroupActive = errors.New("brook: group has active members")
 )
 
 // TopicError reports a problem with one topic.

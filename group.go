@@ -51,6 +51,7 @@ type group struct {
 	offsets *offsetStore
 	log     *slog.Logger
 	kick    chan struct{} // wakes the watchdog when members change
+	stop    chan struct{} // closed by DeleteGroup: the watchdog returns
 
 	mu      sync.Mutex
 	gen     int64
@@ -59,6 +60,7 @@ type group struct {
 	owners  map[TopicPartition]grant  // who holds each partition now
 	target  map[TopicPartition]string // who should hold it
 	counts  map[string]int            // topic -> partitions, as last seen
+	deleted bool                      // set by DeleteGroup; join refuses
 }
 
 // memberView is what one member must do: the partitions it owns (with their
@@ -94,7 +96,7 @@ func (b *Broker) group(id string) (*group, error) {
 		counts[name] = t.Partitions()
 	}
 	g := &group{
-		b: b, id: id, offsets: off, log: logger, kick: make(chan struct{}, 1),
+		b: b, id: id, offsets: off, log: logger, kick: make(chan struct{}, 1), stop: make(chan struct{}),
 		members: make(map[string]*groupMember),
 		owners:  make(map[TopicPartition]grant),
 		target:  make(map[TopicPartition]string),
@@ -106,16 +108,20 @@ func (b *Broker) group(id string) (*group, error) {
 	return g, nil
 }
 
-// join adds a member and rebalances; it returns the member's ID.
-func (g *group) join(name string, topics []string, pollTimeout time.Duration, conn memberConn) string {
+// join adds a member and rebalances; it returns the member's ID, or false
+// when the group was deleted meanwhile (the caller looks the group up again).
+func (g *group) join(name string, topics []string, pollTimeout time.Duration, conn memberConn) (string, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.deleted {
+		return "", false
+	}
 	g.nextID++
 	id := name + "-" + strconv.Itoa(g.nextID)
 	g.members[id] = &groupMember{id: id, topics: append([]string(nil), topics...), pollTimeout: pollTimeout, conn: conn}
 	g.rebalanceLocked("join " + id)
 	g.kickWatchdog()
-	return id
+	return id, true
 }
 
 // leave removes a member that has released its partitions (anything it
@@ -260,6 +266,9 @@ func (g *group) watch() {
 		t := time.NewTimer(g.watchInterval())
 		select {
 		case <-g.b.done:
+			t.Stop()
+			return
+		case <-g.stop:
 			t.Stop()
 			return
 		case <-g.kick:

@@ -232,13 +232,13 @@ func TestCommitFencing(t *testing.T) {
 	mustTopic(t, b, "t", 2)
 	g, err := b.group("g")
 	require.NoError(t, err)
-	a := g.join("a", []string{"t"}, time.Minute, nopConn{})
+	a, _ := g.join("a", []string{"t"}, time.Minute, nopConn{})
 	tp := TopicPartition{Topic: "t", Partition: 0}
 	va, ok := g.view(a)
 	require.True(t, ok)
 	genA := va.owned[tp]
 	require.NoError(t, g.commit(a, genA, tp, 5))
-	c := g.join("c", []string{"t"}, time.Minute, nopConn{})
+	c, _ := g.join("c", []string{"t"}, time.Minute, nopConn{})
 	va, _ = g.view(a)
 	vc, _ := g.view(c)
 	moving := TopicPartition{Topic: "t", Partition: 1}

@@ -49,6 +49,17 @@ func CreateMessage(topic string, value []byte, partition int) *Message {
 	return &Message{Topic: topic, Value: value, Partition: partition}
 }
 
+// Header returns the value of the first header named key, and whether there
+// was one. Kafka allows repeated header keys; use Headers to see them all.
+func (m *Message) Header(key string) ([]byte, bool) {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return h.Value, true
+		}
+	}
+	return nil, false
+}
+
 // size is what counts against MaxMessageBytes: key, value and headers.
 func (m *Message) size() int {
 	n := len(m.Key) + len(m.Value)

@@ -40,16 +40,16 @@ func murmur2(data []byte) int32 {
 	return int32(h)
 }
 
-// keyPartition returns the partition, in [0, n), that Kafka's default
+// KeyPartition returns the partition, in [0, n), that Kafka's default
 // partitioner picks for a record with a non-nil key among n partitions:
 // toPositive(murmur2(key)) % n, where toPositive clears the sign bit, so a
 // Brook producer and a Kafka producer send the same key to the same partition.
 // Records without a key are not hashed: Kafka spreads those (sticky or round
 // robin), and so must the caller. It is safe for concurrent use. It panics if
 // n is not positive; the callers pass a topic's partition count.
-func keyPartition(key []byte, n int) int {
+func KeyPartition(key []byte, n int) int {
 	if n <= 0 {
-		panic("brook: keyPartition needs a positive partition count")
+		panic("brook: KeyPartition needs a positive partition count")
 	}
 	return int(uint32(murmur2(key))&0x7fffffff) % n
 }

@@ -33,11 +33,11 @@ func loadKafkaCases(tb testing.TB) []kafkaCase {
 	return cases
 }
 
-// TestKeyPartitionMatchesKafka checks keyPartition against the partitions
+// TestKeyPartitionMatchesKafka checks KeyPartition against the partitions
 // that Kafka's Java client chose for the keys of kafkaPartitionsFile.
 func TestKeyPartitionMatchesKafka(t *testing.T) {
 	for _, c := range loadKafkaCases(t) {
-		assert.Equal(t, c.Partition, keyPartition([]byte(c.Key), c.Partitions),
+		assert.Equal(t, c.Partition, KeyPartition([]byte(c.Key), c.Partitions),
 			"key %q over %d partitions", c.Key, c.Partitions)
 	}
 }
@@ -83,12 +83,12 @@ func TestKeyPartitionPanicsWithoutPartitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Panics(t, func() { keyPartition([]byte("k"), tt.n) })
+			assert.Panics(t, func() { KeyPartition([]byte("k"), tt.n) })
 		})
 	}
 }
 
-// FuzzKeyPartition checks that keyPartition returns a partition in [0, n),
+// FuzzKeyPartition checks that KeyPartition returns a partition in [0, n),
 // the same one each time, seeded with the Kafka reference keys.
 func FuzzKeyPartition(f *testing.F) {
 	for _, c := range loadKafkaCases(f) {
@@ -101,12 +101,12 @@ func FuzzKeyPartition(f *testing.F) {
 			n = -(n + 1) // fold the negative ints onto [0, MaxInt]
 		}
 		n = max(n, 1)
-		p := keyPartition(key, n)
+		p := KeyPartition(key, n)
 		if p < 0 || p >= n {
-			t.Fatalf("keyPartition(%q, %d) = %d, outside [0, %d)", key, n, p, n)
+			t.Fatalf("KeyPartition(%q, %d) = %d, outside [0, %d)", key, n, p, n)
 		}
-		if again := keyPartition(append([]byte(nil), key...), n); again != p {
-			t.Fatalf("keyPartition(%q, %d) gave %d, then %d", key, n, p, again)
+		if again := KeyPartition(append([]byte(nil), key...), n); again != p {
+			t.Fatalf("KeyPartition(%q, %d) gave %d, then %d", key, n, p, again)
 		}
 	})
 }
@@ -122,7 +122,7 @@ func BenchmarkKeyPartition(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				keyPartition(key, 12)
+				KeyPartition(key, 12)
 			}
 		})
 	}

@@ -213,7 +213,7 @@ func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) 
 	switch {
 	case m.Partition >= 0:
 	case m.Partition == PartitionByKey && m.Key != nil:
-		m.Partition = keyPartition(m.Key, n)
+		m.Partition = KeyPartition(m.Key, n)
 	case m.Partition == PartitionByKey || m.Partition == PartitionRoundRobin:
 		m.Partition = int((p.rr.Add(1) - 1) % uint64(n))
 	default:

@@ -36,7 +36,7 @@ func TestPublishBatch(t *testing.T) {
 		assert.False(t, m.Timestamp.Before(before.Truncate(time.Millisecond)), "message %d has its timestamp", i)
 		want[m.Partition] = append(want[m.Partition], string(m.Value))
 	}
-	assert.Equal(t, keyPartition([]byte("AAPL"), 3), keyed.Partition)
+	assert.Equal(t, KeyPartition([]byte("AAPL"), 3), keyed.Partition)
 	for part := range 3 {
 		var got []string
 		for _, m := range readAll(t, b, "t", part) {

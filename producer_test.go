@@ -71,7 +71,7 @@ func TestPartitioners(t *testing.T) {
 	for _, key := range []string{"AAPL", "MSFT", "user:42"} {
 		m := &Message{Topic: "t", Key: []byte(key), Partition: PartitionByKey}
 		require.NoError(t, p.Publish("t", m))
-		assert.Equal(t, keyPartition([]byte(key), 5), m.Partition, key)
+		assert.Equal(t, KeyPartition([]byte(key), 5), m.Partition, key)
 	}
 	counts := make([]int, 5)
 	for i := 0; i < 50; i++ {

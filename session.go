@@ -13,7 +13,10 @@ func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling boo
 	c.mu.Lock()
 	topics := slices.Clone(c.topics)
 	c.mu.Unlock()
-	member := g.join(c.name, topics, c.opts.PollTimeout, c)
+	member, ok := g.join(c.name, topics, c.opts.PollTimeout, c)
+	if !ok {
+		return errGroupDeleted
+	}
 	s := &sessionState{c: c, g: g, member: member, h: h, polling: polling, ctx: ctx,
 		exits: make(chan *partLoop)}
 	c.mu.Lock()
