@@ -40,6 +40,13 @@ var (
 	// ErrLocked is returned by Open when another open Log, in this process
 	// or another one, holds the directory.
 	ErrLocked = errors.New("storage: log directory in use")
+
+	// ErrUnexpectedFile is returned, wrapped with the path, by Open when a
+	// segment of the log directory is a symbolic link or not a regular file
+	// (a FIFO, a device, a socket). The log never follows a link inside its
+	// directory, so that a planted link cannot make recovery truncate a
+	// file elsewhere, and never opens a special file, which could block.
+	ErrUnexpectedFile = errors.New("storage: not a regular file")
 )
 
 // OffsetError reports an offset outside the log. It matches

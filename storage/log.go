@@ -48,6 +48,8 @@ type Log struct {
 	notify chan struct{}
 	closed bool
 
+	handles handleCache // the segments with an open read handle
+
 	nextA     atomic.Int64 // mirror of next for NextOffset
 	closing   atomic.Bool  // Close has begun
 	retMu     sync.Mutex   // serializes TruncateFront with Close

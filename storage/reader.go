@@ -107,6 +107,7 @@ func (l *Log) readStep(q *readReq) (bool, error) {
 		return false, l.readError(q.from, err)
 	}
 	off, err := readSegment(sr, q)
+	s.release()
 	q.from = off
 	if err != nil {
 		return false, l.readError(off, err)
@@ -114,9 +115,10 @@ func (l *Log) readStep(q *readReq) (bool, error) {
 	return true, nil
 }
 
-// snapshotSegment captures what readSegment needs. Called with mu held.
+// snapshotSegment captures what readSegment needs, holding the segment's
+// file for the caller, who releases it. Called with mu held.
 func (l *Log) snapshotSegment(s *segment, from int64) (segRead, error) {
-	f, err := s.file(l.fs)
+	f, err := l.acquire(s)
 	if err != nil {
 		return segRead{}, err
 	}
@@ -173,11 +175,12 @@ func (l *Log) ensureIndexed(s *segment) error {
 	if done {
 		return bad
 	}
-	f, err := s.file(l.fs)
+	f, err := l.acquire(s)
 	if err != nil {
 		return l.readError(s.base, err)
 	}
 	index, maxTS, err := buildIndex(f, s, size, count)
+	s.release()
 	var ce *CorruptError
 	if err != nil && !errors.As(err, &ce) {
 		return l.readError(s.base, err)
@@ -237,10 +240,11 @@ func (l *Log) searchSegment(s *segment, target int64) (int64, bool, error) {
 	if count == 0 || maxTS < target {
 		return 0, false, nil
 	}
-	f, err := s.file(l.fs)
+	f, err := l.acquire(s)
 	if err != nil {
 		return 0, false, l.readError(s.base, err)
 	}
+	defer s.release()
 	errFound := errors.New("found")
 	off := s.base
 	err = scanFrames(f, s.path, s.base, size, func(_ int64, e []byte) error {

@@ -1,11 +1,14 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -120,6 +123,9 @@ func listSegments(fsys FS, dir string) ([]*segment, error) {
 		if !ok || de.IsDir() {
 			continue
 		}
+		if !de.Type().IsRegular() {
+			return nil, fmt.Errorf("%w: segment %s is a %s", ErrUnexpectedFile, filepath.Join(dir, name), fileKind(de.Type()))
+		}
 		info, err := de.Info()
 		if err != nil {
 			return nil, fmt.Errorf("storage: stat segment: %w", err)
@@ -130,6 +136,21 @@ func listSegments(fsys FS, dir string) ([]*segment, error) {
 	}
 	// ReadDir sorts by name, and zero-padded names sort by index.
 	return segs, nil
+}
+
+// fileKind names a file type for an error message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link (links inside a log directory are not followed)"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "non-regular file"
 }
 
 // repairTail verifies every entry of the last segment and cuts it back to
@@ -158,7 +179,15 @@ func (l *Log) repairTail(s *segment) (tailScan, error) {
 	}
 	cut := data[sc.bad:]
 	saved, err := l.saveCut(cut)
-	if err != nil {
+	unsaved := ""
+	if errors.Is(err, syscall.ENOSPC) {
+		// On a full disk the cut bytes cannot be kept, and refusing to open
+		// would leave the operator no way to free space (delete a topic,
+		// let retention run). The tail is torn, so cut it all the same and
+		// say so.
+		unsaved = "; the cut bytes were not saved: no space left on device"
+		l.log.Warn("storage: no space to save the cut tail; cutting it unsaved", "dir", l.dir, "bytes", len(cut))
+	} else if err != nil {
 		return sc, err
 	}
 	if err := f.Truncate(sc.bad); err != nil {
@@ -171,8 +200,8 @@ func (l *Log) repairTail(s *segment) (tailScan, error) {
 		TruncatedRecords: countFrames(cut),
 		TruncatedBytes:   int64(len(cut)),
 		SavedTo:          saved,
-		Reason: fmt.Sprintf("%s at offset %d (byte %d of %s)",
-			sc.reason, s.base+sc.count, sc.bad, filepath.Base(s.path)),
+		Reason: fmt.Sprintf("%s at offset %d (byte %d of %s)%s",
+			sc.reason, s.base+sc.count, sc.bad, filepath.Base(s.path), unsaved),
 	}
 	l.log.Warn("storage: cut a torn tail", "dir", l.dir, "segment", s.path,
 		"offset", s.base+sc.count, "bytes", len(cut), "reason", sc.reason, "saved_to", saved)
@@ -181,6 +210,8 @@ func (l *Log) repairTail(s *segment) (tailScan, error) {
 }
 
 // saveCut writes bytes cut from the log to a new file beside it, durably.
+// On failure it removes what it created, so that no empty or partial file
+// is left behind.
 func (l *Log) saveCut(cut []byte) (string, error) {
 	name := filepath.Join(l.dir, fmt.Sprintf("corrupt-%d.bin", time.Now().UnixNano()))
 	f, err := l.fs.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -198,6 +229,7 @@ func (l *Log) saveCut(cut []byte) (string, error) {
 		err = l.fs.SyncDir(l.dir)
 	}
 	if err != nil {
+		l.fs.Remove(name) // best effort: the error reported is the write's
 		return "", fmt.Errorf("storage: save cut tail: %w", err)
 	}
 	return name, nil

@@ -39,7 +39,9 @@ type segment struct {
 	buildMu sync.Mutex // serializes the lazy index build
 
 	fmu     sync.Mutex
-	f       File // read-only handle, opened on first read
+	f       File // read-only handle, opened on first read, closed when evicted and idle
+	refs    int  // readers using f now
+	evicted bool // close f when the last reader releases it
 	removed bool // retention removed the file
 }
 
@@ -68,8 +70,9 @@ func parseSegmentName(name string) (int64, bool) {
 	return int64(idx - 1), true
 }
 
-// file returns the read handle, opening it on first use.
-func (s *segment) file(fsys FS) (File, error) {
+// acquire returns the read handle, opening it when needed, for one reader
+// who must call release when done with it.
+func (s *segment) acquire(fsys FS) (File, error) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	if s.removed {
@@ -82,7 +85,42 @@ func (s *segment) file(fsys FS) (File, error) {
 		}
 		s.f = f
 	}
+	s.evicted = false
+	s.refs++
 	return s.f, nil
+}
+
+// release ends one reader's use of the handle; the last one closes it if
+// it was evicted meanwhile.
+func (s *segment) release() {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	s.refs--
+	if s.refs == 0 && s.evicted {
+		s.closeLocked()
+	}
+}
+
+// evict closes the read handle now if no reader uses it, or when the last
+// one releases it. The next reader opens it again.
+func (s *segment) evict() {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.refs == 0 {
+		s.closeLocked()
+	} else {
+		s.evicted = true
+	}
+}
+
+func (s *segment) closeLocked() error {
+	s.evicted = false
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
 }
 
 // closeFile closes the read handle for good. Concurrent ReadAt calls on it
@@ -91,12 +129,7 @@ func (s *segment) closeFile() error {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	s.removed = true
-	if s.f == nil {
-		return nil
-	}
-	err := s.f.Close()
-	s.f = nil
-	return err
+	return s.closeLocked()
 }
 
 // scanFrames calls fn for each frame of the first size bytes of f, in
