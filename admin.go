@@ -174,6 +174,8 @@ func storageError(topic string, p int, err error) error {
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrCorrupt, err)}
 	case errors.Is(err, storage.ErrRecordTooLarge):
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrMessageTooLarge, err)}
+	case errors.Is(err, storage.ErrUnexpectedFile):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrUnexpectedFile, err)}
 	case errors.Is(err, storage.ErrOffsetOutOfRange):
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrOffsetOutOfRange, err)}
 	}

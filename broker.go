@@ -3,6 +3,7 @@ package brook
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 //
 // Layout of the directory:
 //
+//	BROOK                         marker: this is a Brook data directory, and its format
 //	LOCK                          flock held while the broker is open
 //	topics/<topic>/topic.json     the topic's configuration
 //	topics/<topic>/<partition>/   one storage log per partition
@@ -44,9 +46,14 @@ type Broker struct {
 
 type closer interface{ Close() error }
 
-// Open opens (creating if needed) the broker in dir, takes an exclusive lock
-// on it, recovers every partition, and loads topics and groups. A nil opts
-// means defaults. Open fails with ErrLocked when another broker holds dir,
+// Open opens (creating if needed, unless Options.NoCreate) the broker in
+// dir, takes an exclusive lock on it, recovers every partition, and loads
+// topics and groups. A nil opts means defaults. A directory that exists
+// must be empty or a Brook data directory (it has the BROOK marker file
+// that Open writes when it creates one): any other is refused with
+// ErrNotDataDir, so that Brook never changes what it did not create. Open
+// fails with ErrUnexpectedFile for a symbolic link or special file inside
+// the directory, ErrLocked when another broker holds dir,
 // ErrCorrupt when a partition or metadata file is damaged beyond a tail
 // repair, and ErrInvalidConfig for bad options. A file system error (a
 // directory that cannot be created or read) is returned wrapped, so that
@@ -59,10 +66,8 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty data directory", ErrInvalidConfig)
 	}
-	for _, sub := range []string{"", "topics", "groups", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return nil, fmt.Errorf("brook: create data directory: %w", err)
-		}
+	if err := prepareDataDir(dir, !o.NoCreate); err != nil {
+		return nil, err
 	}
 	lf, err := lockDir(dir)
 	if err != nil {
@@ -97,8 +102,11 @@ func (b *Broker) load() error {
 		return fmt.Errorf("brook: list topics: %w", err)
 	}
 	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink != 0 {
+			return checkMode(filepath.Join(b.dir, "topics", e.Name()), e.Type(), true)
+		}
 		if !e.IsDir() {
-			continue
+			continue // not Brook's: left alone
 		}
 		t, err := loadTopic(b, e.Name())
 		if err != nil {

@@ -97,6 +97,20 @@ var (
 	// members: stop (Close) its consumers first, as Kafka refuses to delete a
 	// non-empty group.
 	ErrGroupActive = errors.New("brook: group has active members")
+
+	// ErrNotDataDir is returned by Open for a directory that is not a Brook
+	// data directory: a non-empty directory without the BROOK marker file,
+	// one whose marker has a format this release does not know, or, with
+	// Options.NoCreate, a missing or empty directory. Brook never changes or
+	// deletes what it did not create.
+	ErrNotDataDir = errors.New("brook: not a Brook data directory")
+
+	// ErrUnexpectedFile is returned by Open, wrapped with the path, when an
+	// entry inside the data directory is a symbolic link, a special file (a
+	// FIFO, a device, a socket) or a file where a directory belongs. Brook
+	// never follows links inside its directory (the directory itself may be
+	// one) and never opens special files.
+	ErrUnexpectedFile = errors.New("brook: unexpected file in data directory")
 )
 
 // TopicError reports a problem with one topic.

@@ -1,7 +1,9 @@
 package brook
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strconv"
@@ -87,7 +89,11 @@ func (b *Broker) group(id string) (*group, error) {
 		return g, nil
 	}
 	logger := b.log.With("group", id)
-	off, err := openOffsets(filepath.Join(b.dir, "groups", id), logger, b.opts.fs)
+	dir := filepath.Join(b.dir, "groups", id)
+	if err := checkEntry(dir, true); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err // a link or a file: never followed, never replaced
+	}
+	off, err := openOffsets(dir, logger, b.opts.fs)
 	if err != nil {
 		return nil, err
 	}

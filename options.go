@@ -55,6 +55,14 @@ func (p SyncPolicy) storage() storage.SyncPolicy {
 // Limits that hold whatever the options say.
 const (
 	// MaxPartitions is the most partitions one topic may have.
+	//
+	// Descriptors: an open partition holds two file descriptors (its
+	// directory lock and tidwall/wal's tail segment; measured), plus up to
+	// four read handles on sealed segments while history is read. A broker
+	// with P partitions in all therefore needs about 2P descriptors, and
+	// up to 6P while every partition is being read from the past:
+	// MaxPartitions in one topic needs a limit (ulimit -n) above 20,000.
+	// A common default of 1,024 holds about 500 partitions.
 	MaxPartitions = 10000
 	// maxTopicNameLen is Kafka's limit.
 	maxTopicNameLen = 249
@@ -95,6 +103,11 @@ type Options struct {
 	// redelivers; after a crash, up to one interval of messages can be
 	// delivered again (at-least-once). Default: 1s.
 	CommitInterval time.Duration
+
+	// NoCreate makes Open fail with ErrNotDataDir where there is no data
+	// directory yet (dir missing or empty) instead of creating one, as
+	// tools that only look at data want. Default: false (Open creates).
+	NoCreate bool
 
 	// Logger receives the broker's reports (repairs, rebalances, evictions).
 	// Default: none; the library prints nothing by itself.

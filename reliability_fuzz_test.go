@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,8 +114,10 @@ func FuzzTopicMeta(f *testing.F) {
 		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
+		for p := range 5 { // partition directories, as a create leaves them
+			if err := os.MkdirAll(filepath.Join(dir, strconv.Itoa(p)), 0o700); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := os.WriteFile(filepath.Join(dir, "topic.json"), data, 0o600); err != nil {
 			t.Fatal(err)

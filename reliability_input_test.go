@@ -293,7 +293,7 @@ func TestReliabilityBadInput(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "file")
 			require.NoError(t, os.WriteFile(file, nil, 0o600))
 			return openErr(filepath.Join(file, "data"), nil)
-		}, syscall.ENOTDIR, "/file: not a directory"},
+		}, syscall.ENOTDIR, "/file/data: not a directory"},
 		{"data directory is a regular file", func(t *testing.T, e *inputEnv) error {
 			file := filepath.Join(t.TempDir(), "file")
 			require.NoError(t, os.WriteFile(file, nil, 0o600))
@@ -304,7 +304,16 @@ func TestReliabilityBadInput(t *testing.T) {
 			require.NoError(t, os.MkdirAll(dir, 0o700))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "topics"), nil, 0o600))
 			return openErr(dir, nil)
-		}, syscall.ENOTDIR, "topics"},
+		}, ErrNotDataDir, "no BROOK marker"},
+		{"topics is a regular file in a data directory", func(t *testing.T, e *inputEnv) error {
+			dir := filepath.Join(t.TempDir(), "data")
+			b, err := Open(dir, nil)
+			require.NoError(t, err)
+			require.NoError(t, b.Close())
+			require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics")))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "topics"), nil, 0o600))
+			return openErr(dir, nil)
+		}, ErrUnexpectedFile, "topics is not a directory"},
 	}
 	require.GreaterOrEqual(t, len(tests), 25)
 	for _, tc := range tests {

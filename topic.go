@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,6 +123,13 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
 	defer os.RemoveAll(stage)
+	// The partition directories are staged too: a topic on disk without
+	// one is damage (see checkPartitionDirs), never a half-made create.
+	for p := range meta.Partitions {
+		if err := os.Mkdir(filepath.Join(stage, strconv.Itoa(p)), 0o700); err != nil {
+			return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
+		}
+	}
 	if err := writeMeta(stage, meta); err != nil {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
@@ -159,9 +167,9 @@ func writeMeta(dir string, meta topicMeta) error {
 func loadTopic(b *Broker, name string) (*Topic, error) {
 	dir := filepath.Join(b.dir, "topics", name)
 	path := filepath.Join(dir, "topic.json")
-	data, err := os.ReadFile(path)
+	data, err := readTopicFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: topic metadata %s: %v", ErrCorrupt, path, err)
+		return nil, err
 	}
 	var meta topicMeta
 	if err := json.Unmarshal(data, &meta); err != nil {
@@ -173,10 +181,49 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 		return nil, fmt.Errorf("%w: topic metadata %s: unknown version or invalid content", ErrCorrupt, path)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
+	if err := checkPartitionDirs(dir, meta.Partitions); err != nil {
+		return nil, err
+	}
 	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// readTopicFile reads a topic.json. A missing file is damage (ErrCorrupt);
+// a link or special file is ErrUnexpectedFile; a permission or I/O error
+// is returned as itself, so that errors.Is matches its cause.
+func readTopicFile(path string) ([]byte, error) {
+	err := checkEntry(path, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: topic metadata %s is missing", ErrCorrupt, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("brook: read topic metadata: %w", err)
+	}
+	return data, nil
+}
+
+// checkPartitionDirs checks, before they are opened, that the partition
+// directories of a topic loaded from disk exist and are directories, not
+// links: opening would otherwise create a missing one afresh and empty,
+// hiding the loss, or follow a link out of the data directory.
+func checkPartitionDirs(dir string, partitions int) error {
+	for p := range partitions {
+		path := filepath.Join(dir, strconv.Itoa(p))
+		err := checkEntry(path, true)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: partition directory %s is missing", ErrCorrupt, path)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // openPartitions opens partitions [from, to) and returns their logs. On

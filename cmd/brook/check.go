@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brookmq/brook"
 	"github.com/brookmq/brook/storage"
 )
 
@@ -84,6 +85,9 @@ func (a *app) check(topics []string) error {
 		return err
 	}
 	dir := a.dataDir()
+	if err := brook.CheckDataDir(dir); err != nil {
+		return hinted(err, "point --dir or BROOK_DATA_DIR at a Brook data directory; Brook never uses a directory it did not create")
+	}
 	// Hold the broker's lock (the flock on LOCK that Broker documents), so
 	// that no broker starts while the logs are being checked.
 	lock, err := storage.OSFS().Lock(filepath.Join(dir, "LOCK"))

@@ -131,7 +131,11 @@ func (a *app) openBroker(create bool) (*brook.Broker, error) {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return brook.Open(a.dataDir(), &brook.Options{Logger: logger})
+	b, err := brook.Open(a.dataDir(), &brook.Options{Logger: logger, NoCreate: !create})
+	if errors.Is(err, brook.ErrNotDataDir) {
+		return nil, hinted(err, "point --dir or BROOK_DATA_DIR at a Brook data directory; Brook never uses a directory it did not create")
+	}
+	return b, err
 }
 
 // requireDir returns an error with advice when the data directory is missing.

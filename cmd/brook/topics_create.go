@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,9 @@ func (f *createFlags) config() (brook.TopicConfig, error) {
 	return cfg, nil
 }
 
+// maxAgeDays is the most days a time.Duration holds.
+const maxAgeDays = int64(math.MaxInt64 / int64(24*time.Hour))
+
 // parseAge parses a duration as Go writes it (90m, 1h30m) or a whole number
 // of days (7d). Empty and 0 mean no limit.
 func parseAge(s string) (time.Duration, error) {
@@ -100,6 +104,9 @@ func parseAge(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		var n int64
 		n, err = strconv.ParseInt(days, 10, 32)
+		if err == nil && n > maxAgeDays {
+			return 0, fmt.Errorf("%q is longer than the longest retention, %dd (about 292 years)", s, maxAgeDays)
+		}
 		d = time.Duration(n) * 24 * time.Hour
 	} else {
 		d, err = time.ParseDuration(s)

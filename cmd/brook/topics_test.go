@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -104,6 +105,7 @@ func TestTopicsErrors(t *testing.T) {
 		{"zero partitions", []string{"topics", "create", "x", "--partitions", "0"}, exitUsage, []string{"--partitions must be 1 to 10000"}},
 		{"bad sync", []string{"topics", "create", "x", "--partitions", "1", "--sync", "sometimes"}, exitUsage, []string{`--sync: "sometimes" is not one of`}},
 		{"bad age", []string{"topics", "create", "x", "--partitions", "1", "--retention-age", "week"}, exitUsage, []string{"--retention-age"}},
+		{"age that overflows", []string{"topics", "create", "x", "--partitions", "1", "--retention-age", "213504d"}, exitUsage, []string{"--retention-age", "longest retention"}},
 		{"bad size", []string{"topics", "create", "x", "--partitions", "1", "--retention-bytes", "lots"}, exitUsage, []string{"--retention-bytes"}},
 		{"missing arg", []string{"topics", "describe"}, exitUsage, []string{"accepts 1 arg(s)"}},
 		{"unknown command", []string{"topics", "rename"}, exitUsage, []string{`unknown command "rename"`}},
@@ -129,6 +131,25 @@ func TestMissingDataDirectory(t *testing.T) {
 		assert.Contains(t, r.stderr, "error: no data directory at "+dir, "%v", args)
 		assert.NoDirExists(t, dir, "%v must not create the directory", args)
 	}
+}
+
+// `brook topics list --dir ~/project` removed ~/project/tmp (the broker's
+// load cleaned "its" staging directory). A directory that is not Brook's is
+// refused, by every command, and left as it was.
+func TestForeignDirectoryIsLeftAlone(t *testing.T) {
+	project := t.TempDir()
+	notes := filepath.Join(project, "tmp", "build", "notes.txt")
+	require.NoError(t, os.MkdirAll(filepath.Dir(notes), 0o700))
+	require.NoError(t, os.WriteFile(notes, []byte("mine"), 0o600))
+	for _, args := range [][]string{{"topics", "list"}, {"groups", "list"}, {"check"}, {"topics", "create", "t", "--partitions", "1"}} {
+		r := brookCmd(t, project, args...)
+		assert.Equal(t, exitError, r.code, "%v", args)
+		assert.Contains(t, r.stderr, "not a Brook data directory", "%v", args)
+		assert.FileExists(t, notes, "%v", args)
+	}
+	ents, err := os.ReadDir(project)
+	require.NoError(t, err)
+	assert.Len(t, ents, 1, "nothing was added")
 }
 
 func TestLockedDirectory(t *testing.T) {

@@ -1,0 +1,266 @@
+//go:build unix
+
+package brook
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Opening a directory that is not Brook's removed its tmp/ (the load
+// cleaned "its" staging directory). Now it is refused and nothing in it is
+// touched.
+func TestOpenRefusesForeignDirectory(t *testing.T) {
+	project := t.TempDir()
+	notes := filepath.Join(project, "tmp", "build", "notes.txt")
+	require.NoError(t, os.MkdirAll(filepath.Dir(notes), 0o700))
+	require.NoError(t, os.WriteFile(notes, []byte("mine"), 0o600))
+
+	_, err := Open(project, nil)
+	require.ErrorIs(t, err, ErrNotDataDir)
+	assert.Contains(t, err.Error(), project)
+	data, err := os.ReadFile(notes)
+	require.NoError(t, err, "the user's file survives")
+	assert.Equal(t, "mine", string(data))
+	ents, err := os.ReadDir(project)
+	require.NoError(t, err)
+	assert.Len(t, ents, 1, "nothing was added either")
+}
+
+func TestOpenMarksAndRecognisesItsDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	_, err := Open(dir, &Options{NoCreate: true})
+	require.ErrorIs(t, err, ErrNotDataDir, "NoCreate never creates")
+	_, err = os.Stat(dir)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	empty := t.TempDir()
+	_, err = Open(empty, &Options{NoCreate: true})
+	require.ErrorIs(t, err, ErrNotDataDir, "an empty directory is not a data directory yet")
+
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	mustTopic(t, b, "t", 1)
+	require.NoError(t, b.Close())
+	data, err := os.ReadFile(filepath.Join(dir, markerName))
+	require.NoError(t, err)
+	assert.Equal(t, markerContent, string(data))
+	b, err = Open(dir, &Options{NoCreate: true})
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+
+	// A marker of a format this release does not know is refused.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, markerName), []byte(`{"brook": "data directory", "format": 9}`), 0o600))
+	_, err = Open(dir, nil)
+	require.ErrorIs(t, err, ErrNotDataDir)
+	assert.Contains(t, err.Error(), "format 9")
+}
+
+// A data directory written before the marker existed is adopted.
+func TestOpenAdoptsUnmarkedBrookLayout(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	mustTopic(t, b, "t", 2)
+	publishN(t, b, "t", 2, 4, "m")
+	require.NoError(t, b.Close())
+	require.NoError(t, os.Remove(filepath.Join(dir, markerName)))
+
+	b, err = Open(dir, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	assert.Len(t, readAll(t, b, "t", 0), 2)
+	_, err = os.Stat(filepath.Join(dir, markerName))
+	assert.NoError(t, err, "adopted: the marker is written")
+}
+
+// newTopicDir creates topic t with n partitions in a new data directory
+// and closes the broker.
+func newTopicDir(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	mustTopic(t, b, "t", n)
+	publishN(t, b, "t", n, 2*n, "m")
+	require.NoError(t, b.Close())
+	return dir
+}
+
+// A topic directory that is a link vanished (Topics() was empty); a linked
+// partition directory was followed and written through.
+func TestOpenRefusesLinksInside(t *testing.T) {
+	t.Run("topic directory", func(t *testing.T) {
+		dir := newTopicDir(t, 1)
+		topic := filepath.Join(dir, "topics", "t")
+		elsewhere := filepath.Join(t.TempDir(), "t")
+		require.NoError(t, os.Rename(topic, elsewhere))
+		require.NoError(t, os.Symlink(elsewhere, topic))
+		_, err := Open(dir, nil)
+		require.ErrorIs(t, err, ErrUnexpectedFile)
+		assert.Contains(t, err.Error(), topic)
+	})
+	t.Run("partition directory", func(t *testing.T) {
+		dir := newTopicDir(t, 2)
+		part := filepath.Join(dir, "topics", "t", "1")
+		elsewhere := filepath.Join(t.TempDir(), "1")
+		require.NoError(t, os.Rename(part, elsewhere))
+		require.NoError(t, os.Symlink(elsewhere, part))
+		_, err := Open(dir, nil)
+		require.ErrorIs(t, err, ErrUnexpectedFile)
+		assert.Contains(t, err.Error(), part)
+	})
+	t.Run("topic.json", func(t *testing.T) {
+		dir := newTopicDir(t, 1)
+		meta := filepath.Join(dir, "topics", "t", "topic.json")
+		elsewhere := filepath.Join(t.TempDir(), "topic.json")
+		require.NoError(t, os.Rename(meta, elsewhere))
+		require.NoError(t, os.Symlink(elsewhere, meta))
+		_, err := Open(dir, nil)
+		require.ErrorIs(t, err, ErrUnexpectedFile)
+	})
+	t.Run("group directory", func(t *testing.T) {
+		dir := newTopicDir(t, 1)
+		elsewhere := t.TempDir()
+		group := filepath.Join(dir, "groups", "g")
+		require.NoError(t, os.Symlink(elsewhere, group))
+		b, err := Open(dir, nil)
+		require.NoError(t, err)
+		defer b.Close()
+		c := b.CreateConsumer("c", "g")
+		require.NoError(t, c.Subscribe("t"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err = c.Poll(ctx)
+		require.ErrorIs(t, err, ErrUnexpectedFile)
+		require.NoError(t, c.Close())
+		ents, err := os.ReadDir(elsewhere)
+		require.NoError(t, err)
+		assert.Empty(t, ents, "nothing written through the link")
+	})
+	t.Run("the data directory itself may be a link", func(t *testing.T) {
+		dir := newTopicDir(t, 1)
+		link := filepath.Join(t.TempDir(), "link")
+		require.NoError(t, os.Symlink(dir, link))
+		b, err := Open(link, nil)
+		require.NoError(t, err)
+		assert.Len(t, readAll(t, b, "t", 0), 2)
+		require.NoError(t, b.Close())
+	})
+}
+
+// A missing partition directory was silently recreated empty, with the
+// group's committed offset past its new end.
+func TestOpenReportsMissingPartition(t *testing.T) {
+	dir := newTopicDir(t, 2)
+	part := filepath.Join(dir, "topics", "t", "1")
+	require.NoError(t, os.RemoveAll(part))
+	_, err := Open(dir, nil)
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Contains(t, err.Error(), part)
+	_, err = os.Stat(part)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "never recreated")
+}
+
+// A FIFO named topic.json hung Open forever.
+func TestOpenRefusesFIFOs(t *testing.T) {
+	dir := newTopicDir(t, 1)
+	meta := filepath.Join(dir, "topics", "t", "topic.json")
+	require.NoError(t, os.Remove(meta))
+	require.NoError(t, syscall.Mkfifo(meta, 0o600))
+	done := make(chan error, 1)
+	go func() {
+		b, err := Open(dir, nil)
+		if err == nil {
+			b.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, ErrUnexpectedFile)
+		assert.Contains(t, err.Error(), meta)
+	case <-time.After(10 * time.Second):
+		// Unblock the stuck open so the test can end.
+		if f, err := os.OpenFile(meta, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("Open blocked on a FIFO")
+	}
+}
+
+// An unreadable topic.json was reported as corrupt; a permission error
+// must match fs.ErrPermission instead. Root reads any file, so as root the
+// check runs in a child process of this test binary with another user ID.
+func TestOpenUnreadableMetadataIsPermission(t *testing.T) {
+	if dir := os.Getenv("BROOK_TEST_UNREADABLE_DIR"); dir != "" {
+		_, err := Open(dir, nil)
+		if !errors.Is(err, fs.ErrPermission) || errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Open = %v; want fs.ErrPermission, not ErrCorrupt", err)
+		}
+		return
+	}
+	base := worldTempDir(t)
+	dir := filepath.Join(base, "data")
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	mustTopic(t, b, "t", 1)
+	require.NoError(t, b.Close())
+	if os.Geteuid() != 0 {
+		require.NoError(t, os.Chmod(filepath.Join(dir, "topics", "t", "topic.json"), 0))
+		_, err := Open(dir, nil)
+		require.ErrorIs(t, err, fs.ErrPermission)
+		assert.NotErrorIs(t, err, ErrCorrupt)
+		return
+	}
+	runAsNobody(t, "TestOpenUnreadableMetadataIsPermission", dir, "BROOK_TEST_UNREADABLE_DIR="+dir)
+}
+
+// runAsNobody re-runs this test binary's test as user and group 65534,
+// owning dir but for its topic.json, which it cannot read.
+func runAsNobody(t *testing.T, test, dir string, env ...string) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 65534, 65534)
+	}))
+	require.NoError(t, os.Chown(filepath.Join(dir, "topics", "t", "topic.json"), 0, 0))
+	require.NoError(t, os.Chmod(filepath.Join(dir, "topics", "t", "topic.json"), 0o600))
+	// The test binary lives in a directory only root may enter: copy it.
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	data, err := os.ReadFile(exe)
+	require.NoError(t, err)
+	bin := filepath.Join(worldTempDir(t), "brook.test")
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-test.run", "^"+test+"$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "child as uid 65534: %s", out)
+}
+
+// worldTempDir is a temporary directory that every user may enter (t.TempDir
+// is inside one only its owner may).
+func worldTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "brook-world-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	return dir
+}
