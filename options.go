@@ -66,10 +66,10 @@ const (
 	MaxPartitions = 10000
 	// maxTopicNameLen is Kafka's limit.
 	maxTopicNameLen = 249
-	// maxMessageBytesLimit bounds MaxMessageBytes, so that the storage
-	// record limit derived from it (twice as much, plus framing) cannot
-	// overflow.
-	maxMessageBytesLimit = 512 << 20
+	// MaxMessageBytesLimit bounds Options.MaxMessageBytes and
+	// TopicConfig.MaxMessageBytes (512 MiB), so that the storage record
+	// limit derived from it (twice as much, plus framing) cannot overflow.
+	MaxMessageBytesLimit = 512 << 20
 )
 
 // Options configure a Broker. The zero value of every field means its
@@ -123,7 +123,7 @@ func (o *Options) withDefaults() (Options, error) {
 	if o != nil {
 		r = *o
 	}
-	if r.SyncInterval < 0 || r.SegmentSize < 0 || r.MaxMessageBytes < 0 || r.MaxMessageBytes > maxMessageBytesLimit ||
+	if r.SyncInterval < 0 || r.SegmentSize < 0 || r.MaxMessageBytes < 0 || r.MaxMessageBytes > MaxMessageBytesLimit ||
 		r.RetentionCheckInterval < 0 || r.CommitInterval < 0 || r.Sync > SyncNever {
 		return r, fmt.Errorf("%w: negative size or duration, MaxMessageBytes above 512 MiB, or unknown sync policy", ErrInvalidConfig)
 	}
@@ -179,8 +179,8 @@ func (c TopicConfig) validate() error {
 	if c.Partitions < 1 || c.Partitions > MaxPartitions {
 		return fmt.Errorf("%w: partition count %d, want 1..%d", ErrInvalidPartition, c.Partitions, MaxPartitions)
 	}
-	if c.MaxMessageBytes > maxMessageBytesLimit {
-		return fmt.Errorf("%w: MaxMessageBytes %d above the limit of %d", ErrInvalidConfig, c.MaxMessageBytes, maxMessageBytesLimit)
+	if c.MaxMessageBytes > MaxMessageBytesLimit {
+		return fmt.Errorf("%w: MaxMessageBytes %d above the limit of %d", ErrInvalidConfig, c.MaxMessageBytes, MaxMessageBytesLimit)
 	}
 	if c.RetentionAge < 0 || c.RetentionBytes < 0 || c.MaxMessageBytes < 0 || c.Sync > SyncNever {
 		return fmt.Errorf("%w: negative retention or size, or unknown sync policy", ErrInvalidConfig)

@@ -126,6 +126,7 @@ func (a *app) readLines(maxLine int, fn func(n int, line []byte) error) error {
 		defer close(lines)
 		sc := bufio.NewScanner(a.stdin)
 		sc.Buffer(make([]byte, 0, min(64<<10, maxLine+1)), maxLine+1) // tokens must be shorter than the max
+		sc.Split(scanLF)
 		for sc.Scan() {
 			select {
 			case lines <- bytes.Clone(sc.Bytes()):
@@ -148,6 +149,18 @@ func (a *app) readLines(maxLine int, fn func(n int, line []byte) error) error {
 			}
 		}
 	}
+}
+
+// scanLF is bufio.ScanLines without its dropping of a "\r" before the
+// "\n": a message is every byte up to the newline.
+func scanLF(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 // lineError explains a failure to read line n of stdin.

@@ -52,6 +52,15 @@ func TestProduceConsumeRoundTripWithKeys(t *testing.T) {
 	assert.WithinDuration(t, time.Now(), m.Timestamp, time.Minute)
 }
 
+// produce dropped a trailing "\r" (bufio.ScanLines does): a message is
+// every byte up to the newline.
+func TestProduceKeepsCarriageReturn(t *testing.T) {
+	dir := newTopic(t, "crlf", "1")
+	mustRun(t, dir, "dos line\r\nunix line\nlast\r", "produce", "crlf")
+	r := mustRun(t, dir, "", "consume", "crlf", "--format", "%v|")
+	assert.Equal(t, "dos line\r|unix line|last\r|", r.stdout)
+}
+
 func TestProducePartitionAndRoundRobin(t *testing.T) {
 	dir := newTopic(t, "t", "3")
 	mustRun(t, dir, "a\nb\nc\nd\ne\nf\n", "produce", "t") // round-robin: two each

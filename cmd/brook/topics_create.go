@@ -77,8 +77,8 @@ func (f *createFlags) config() (brook.TopicConfig, error) {
 		return cfg, usagef("--retention-bytes: %v", err)
 	}
 	mb, err := parseSize(f.maxMessageBytes)
-	if err == nil && mb > 1<<30 {
-		err = fmt.Errorf("%d is above the 1GiB limit", mb)
+	if err == nil && mb > brook.MaxMessageBytesLimit {
+		err = fmt.Errorf("%d is above the %dMiB limit", mb, brook.MaxMessageBytesLimit>>20)
 	}
 	if err != nil {
 		return cfg, usagef("--max-message-bytes: %v", err)

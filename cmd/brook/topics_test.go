@@ -106,6 +106,7 @@ func TestTopicsErrors(t *testing.T) {
 		{"bad sync", []string{"topics", "create", "x", "--partitions", "1", "--sync", "sometimes"}, exitUsage, []string{`--sync: "sometimes" is not one of`}},
 		{"bad age", []string{"topics", "create", "x", "--partitions", "1", "--retention-age", "week"}, exitUsage, []string{"--retention-age"}},
 		{"age that overflows", []string{"topics", "create", "x", "--partitions", "1", "--retention-age", "213504d"}, exitUsage, []string{"--retention-age", "longest retention"}},
+		{"message limit above the library's", []string{"topics", "create", "x", "--partitions", "1", "--max-message-bytes", "1GiB"}, exitUsage, []string{"--max-message-bytes", "512MiB limit"}},
 		{"bad size", []string{"topics", "create", "x", "--partitions", "1", "--retention-bytes", "lots"}, exitUsage, []string{"--retention-bytes"}},
 		{"missing arg", []string{"topics", "describe"}, exitUsage, []string{"accepts 1 arg(s)"}},
 		{"unknown command", []string{"topics", "rename"}, exitUsage, []string{`unknown command "rename"`}},
