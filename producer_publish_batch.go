@@ -25,12 +25,11 @@ import (
 // and the messages of those partitions keep Offset -1. msgs and the
 // messages belong to the producer until PublishBatch returns.
 //
-// All-or-nothing holds for errors, not for crashes: if the process or the
-// machine stops while a partition's batch is being written, before
-// PublishBatch returns, the log may keep the first part of that batch, as
-// it may keep an unacknowledged Publish. Kafka, whose record batches carry
-// one checksum, drops such a batch whole; Brook's per-record format cannot
-// tell it apart yet.
+// A partition's batch is all-or-nothing for errors and across crashes: if
+// the process or the machine stops while it is being written, before
+// PublishBatch returns, reopening keeps the whole batch or none of it, as
+// Kafka drops a torn record batch whole (the storage format marks batch
+// boundaries; see package storage).
 //
 // Errors are those of Publish. An empty msgs returns nil at once.
 func (p *Producer) PublishBatch(topic string, msgs []*Message) error {

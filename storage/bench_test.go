@@ -192,9 +192,10 @@ func BenchmarkFileCeiling(b *testing.B) {
 				buf = buf[:0]
 				now := time.Now().UnixNano()
 				for i := range recs {
-					n := encodedSize(&recs[i]) - binary.MaxVarintLen64 + varintLen(now)
+					bp := batchPos{follow: uint64(len(recs) - 1 - i), first: i == 0}
+					n := encodedSize(&recs[i]) - binary.MaxVarintLen64 + varintLen(now) - maxBatchField + uvarintLen(bp.field())
 					buf = binary.AppendUvarint(buf, uint64(n))
-					buf = appendEntryTS(buf, &recs[i], now)
+					buf = appendEntryTS(buf, &recs[i], now, bp)
 				}
 				if _, err := f.Write(buf); err != nil {
 					b.Fatal(err)

@@ -6,10 +6,13 @@ import (
 	"time"
 )
 
-// Entry encoding (one WAL entry per record; see doc.go):
+// Entry encoding (one WAL entry per record; see doc.go), format 2:
 //
-//	version   1 byte, entryVersion
-//	crc       4 bytes, little endian CRC32C (Castagnoli) of version || body
+//	version   1 byte, entryVersion (2)
+//	crc       4 bytes, little endian CRC32C (Castagnoli) of version || rest
+//	batch     uvarint: follow<<1 | first, where follow is how many records
+//	          of the same Append batch come after this one and first is 1
+//	          on the batch's first record
 //	body:
 //	  timestamp   varint (zig-zag) Unix nanoseconds
 //	  key         uvarint length, bytes
@@ -17,11 +20,34 @@ import (
 //	              bytes, uvarint length, value bytes
 //	  value       uvarint length, bytes
 //
-// The body must be consumed exactly: trailing bytes make the entry invalid.
+// Format 1 is the same without the batch field; such entries are read as
+// batches of one. The body must be consumed exactly: trailing bytes make
+// the entry invalid.
 const (
-	entryVersion   = 1
+	entryVersion   = 2
+	entryVersion1  = 1
 	entryHeaderLen = 5 // version + crc
+	// maxBatchField bounds the size of the batch field in encodedSize:
+	// a batch has fewer than 2^31 records.
+	maxBatchField = 5
 )
+
+// batchPos is where a record sits in its Append batch.
+type batchPos struct {
+	follow uint64 // records of the batch after this one
+	first  bool   // the batch's first record
+}
+
+// last reports whether the record ends its batch.
+func (b batchPos) last() bool { return b.follow == 0 }
+
+func (b batchPos) field() uint64 {
+	f := b.follow << 1
+	if b.first {
+		f |= 1
+	}
+	return f
+}
 
 var (
 	castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -51,9 +77,9 @@ func varintLen(x int64) int {
 // encoding, is counted at the largest size a timestamp can take, so the
 // result is never below the size written.
 func encodedSize(r *Record) int {
-	n := entryHeaderLen + binary.MaxVarintLen64
+	n := entryHeaderLen + maxBatchField + binary.MaxVarintLen64
 	if !r.Timestamp.IsZero() {
-		n = entryHeaderLen + varintLen(r.Timestamp.UnixNano())
+		n = entryHeaderLen + maxBatchField + varintLen(r.Timestamp.UnixNano())
 	}
 	n += uvarintLen(uint64(len(r.Key))) + len(r.Key)
 	n += uvarintLen(uint64(len(r.Headers)))
@@ -70,15 +96,17 @@ func encodedSize(r *Record) int {
 // segment: uvarint(n) followed by the entry.
 func frameSize(n int) int64 { return int64(uvarintLen(uint64(n)) + n) }
 
-// appendEntry appends the encoding of r to dst.
+// appendEntry appends the encoding of r, a batch of one, to dst.
 func appendEntry(dst []byte, r *Record) []byte {
-	return appendEntryTS(dst, r, r.Timestamp.UnixNano())
+	return appendEntryTS(dst, r, r.Timestamp.UnixNano(), batchPos{first: true})
 }
 
-// appendEntryTS is appendEntry with r.Timestamp.UnixNano() given as ts.
-func appendEntryTS(dst []byte, r *Record, ts int64) []byte {
+// appendEntryTS is appendEntry with r.Timestamp.UnixNano() given as ts and
+// r's place in its batch.
+func appendEntryTS(dst []byte, r *Record, ts int64, bp batchPos) []byte {
 	start := len(dst)
 	dst = append(dst, entryVersion, 0, 0, 0, 0)
+	dst = binary.AppendUvarint(dst, bp.field())
 	dst = binary.AppendVarint(dst, ts)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Key)))
 	dst = append(dst, r.Key...)
@@ -110,34 +138,56 @@ func entryCRC(e []byte) uint32 {
 // is not nil, fills it. Key, Value and header values alias e. It returns
 // the timestamp, or a reason when e is invalid. It never panics.
 func decodeEntry(e []byte, rec *Record) (ts int64, reason string) {
-	return decode(e, rec, true)
+	ts, _, reason = decode(e, rec, true)
+	return ts, reason
 }
 
-// decode is decodeEntry, checking the checksum only when verify is set.
-func decode(e []byte, rec *Record, verify bool) (ts int64, reason string) {
+// decode is decodeEntry, also returning the record's place in its batch,
+// and checking the checksum only when verify is set.
+func decode(e []byte, rec *Record, verify bool) (ts int64, bp batchPos, reason string) {
 	if len(e) < entryHeaderLen {
-		return 0, "entry too short"
+		return 0, bp, "entry too short"
 	}
-	if e[0] != entryVersion {
-		return 0, "unknown entry version"
+	if e[0] != entryVersion && e[0] != entryVersion1 {
+		return 0, bp, "unknown entry version"
 	}
 	if verify && binary.LittleEndian.Uint32(e[1:]) != entryCRC(e) {
-		return 0, "checksum mismatch"
+		return 0, bp, "checksum mismatch"
 	}
-	ts, ok := parseBody(e[entryHeaderLen:], rec)
+	bp, body, ok := splitEntry(e)
+	if ok {
+		ts, ok = parseBody(body, rec)
+	}
 	if !ok {
-		return 0, "malformed entry"
+		return 0, bp, "malformed entry"
 	}
-	return ts, ""
+	return ts, bp, ""
+}
+
+// splitEntry returns an entry's place in its batch and its body. A format 1
+// entry is a batch of one.
+func splitEntry(e []byte) (batchPos, []byte, bool) {
+	if e[0] == entryVersion1 {
+		return batchPos{first: true}, e[entryHeaderLen:], true
+	}
+	r := reader{b: e[entryHeaderLen:], ok: true}
+	f := r.uvarint()
+	if !r.ok || f>>1 >= 1<<31 {
+		return batchPos{}, nil, false
+	}
+	return batchPos{follow: f >> 1, first: f&1 == 1}, r.b, true
 }
 
 // plausibleEntry is a cheap structural check used before computing a
 // checksum when scanning damaged bytes.
 func plausibleEntry(e []byte) bool {
-	if len(e) < entryHeaderLen || e[0] != entryVersion {
+	if len(e) < entryHeaderLen || (e[0] != entryVersion && e[0] != entryVersion1) {
 		return false
 	}
-	_, ok := parseBody(e[entryHeaderLen:], nil)
+	_, body, ok := splitEntry(e)
+	if ok {
+		_, ok = parseBody(body, nil)
+	}
 	return ok
 }
 

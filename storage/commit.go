@@ -252,7 +252,8 @@ func (l *Log) encode(reqs []*appendReq, blk *block) int64 {
 			}
 			ts := rec.Timestamp.UnixNano()
 			start := len(blk.buf)
-			blk.buf = appendEntryTS(blk.buf, rec, ts)
+			bp := batchPos{follow: uint64(len(r.recs) - 1 - i), first: i == 0}
+			blk.buf = appendEntryTS(blk.buf, rec, ts, bp)
 			e := blk.buf[start:]
 			l.batch.Write(uint64(off)+1, e)
 			p.place(off, frameSize(len(e)), ts)

@@ -21,9 +21,30 @@ import (
 
 const crashChildEnv = "BROOK_CRASH_CHILD_DIR"
 
-// crashValue is the payload of the seq-th record of appender g.
-func crashValue(g, seq int) []byte {
-	return []byte(fmt.Sprintf("g%02d-seq%08d-%s", g, seq, "0123456789abcdefghijklmnopqrstuvwxyz"[:seq%37]))
+// crashValue is the payload of the seq-th record of appender g of this
+// process, in a batch of n records that starts with its record first.
+func crashValue(g, seq, first, n int) []byte {
+	return []byte(fmt.Sprintf("p%d-g%02d-b%08d/%02d-seq%08d-%s", os.Getpid(), g, first, n, seq, "0123456789abcdefghijklmnopqrstuvwxyz"[:seq%37]))
+}
+
+// checkWholeBatches requires that every batch of the log is there whole:
+// as many records of it as its size, and no more (a batch is all or
+// nothing, also across a crash).
+func checkWholeBatches(t *testing.T, recs []Record, msg string) {
+	t.Helper()
+	count := map[string]int{}
+	size := map[string]int{}
+	for _, r := range recs {
+		var pid, g, first, n int
+		_, err := fmt.Sscanf(string(r.Value), "p%d-g%02d-b%08d/%02d-", &pid, &g, &first, &n)
+		require.NoError(t, err, "value %q", r.Value)
+		id := fmt.Sprintf("%d/%d/%d", pid, g, first)
+		count[id]++
+		size[id] = n
+	}
+	for id, c := range count {
+		require.Equal(t, size[id], c, "batch %s has %d of its %d records, %s", id, c, size[id], msg)
+	}
 }
 
 // crashChild appends with the default policy from several goroutines and
@@ -40,8 +61,9 @@ func crashChild(dir string) {
 			rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
 			for seq := 0; ; {
 				recs := make([]Record, 1+rng.IntN(20))
+				batchFirst := seq
 				for i := range recs {
-					recs[i] = Record{Key: []byte{byte(g)}, Value: crashValue(g, seq)}
+					recs[i] = Record{Key: []byte{byte(g)}, Value: crashValue(g, seq, batchFirst, len(recs))}
 					seq++
 				}
 				first, err := l.Append(context.Background(), recs)
@@ -109,6 +131,7 @@ func TestCrash(t *testing.T) {
 		for off := range acked {
 			require.Less(t, off, l.NextOffset(), "acknowledged offset %d lost, round %d (BROOK_SEED=%d)", off, round, seed)
 		}
+		checkWholeBatches(t, recs, fmt.Sprintf("round %d (BROOK_SEED=%d)", round, seed))
 		rec := l.Recovery()
 		t.Logf("round %d: %d acked this round, log holds %d, recovery: %+v", round, n, l.NextOffset(), rec)
 		require.NoError(t, l.Close())

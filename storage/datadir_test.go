@@ -85,7 +85,9 @@ func TestOpenTornTailOnFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	l, err := Open(dir, nil)
 	require.NoError(t, err)
-	appendN(t, l, 0, 10)
+	for i := range 10 {
+		appendN(t, l, i, 1)
+	}
 	require.NoError(t, l.Close())
 	seg := segFiles(t, dir)[0]
 	starts := frameStarts(t, seg)

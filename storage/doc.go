@@ -25,9 +25,12 @@
 // A segment file is a sequence of tidwall/wal binary frames, one per
 // record: uvarint(len(entry)) followed by the entry. An entry is:
 //
-//	version    1 byte, currently 1
+//	version    1 byte, currently 2
 //	crc        4 bytes, little-endian CRC-32C (Castagnoli) of the version
-//	           byte followed by the body
+//	           byte followed by everything after the crc
+//	batch      uvarint: follow<<1 | first, where follow is how many
+//	           records of the same Append batch come after this one and
+//	           first is 1 on the batch's first record
 //	body:
 //	  timestamp  varint (zig-zag) of Timestamp.UnixNano()
 //	  key        uvarint length, bytes
@@ -37,6 +40,14 @@
 //
 // The body must be consumed exactly. Zero bytes, the usual leftovers of a
 // power loss, never form a valid entry (an empty entry is invalid).
+//
+// Format 1, written before batch boundaries were recorded, is the same
+// without the batch field; its entries are read as batches of one, so a
+// log written by an older release opens and reads unchanged, and new
+// appends to it are format 2. An older release does not know format 2: it
+// reports a format-2 sealed segment as corrupt (ErrCorrupt) and would cut
+// a tail segment's format-2 entries as a torn tail. Do not open a log
+// with a release older than the one that wrote it.
 //
 // # Durability
 //
@@ -58,11 +69,13 @@
 //     anything since the last Sync or Close, or the last sealed segment
 //     (tidwall/wal fsyncs a segment when it seals it).
 //
-// In every case what survives is a prefix of the log: appends are written
-// in offset order by one goroutine, and recovery cuts a torn tail. That
-// prefix may end inside a batch that was being written and never
-// acknowledged: entries carry no batch boundary, so recovery keeps every
-// complete entry of it.
+// In every case what survives is a prefix of the log made of whole
+// batches: appends are written in offset order by one goroutine, recovery
+// cuts a torn tail, and every entry says how many records of its Append
+// batch follow it, so recovery also cuts back to the start of a batch
+// whose last record is missing, even when the batch spans a segment roll
+// (the later segment is then removed and the earlier one cut). A batch
+// is kept whole or not at all, as Kafka keeps a record batch.
 //
 // # Recovery
 //

@@ -25,16 +25,24 @@ func FuzzDecodeEntry(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{1, 0, 0, 0, 0})
+	// A format 1 entry (no batch field): key "k", value "v".
+	f.Add([]byte{0x1, 0x2e, 0xd0, 0x64, 0xc8, 0x9, 0x1, 0x6b, 0x0, 0x1, 0x76})
+	r := Record{Value: []byte("v")}
+	f.Add(appendEntryTS(nil, &r, 7, batchPos{follow: 3, first: true}))
 	f.Fuzz(func(t *testing.T, e []byte) {
 		var r Record
-		ts, reason := decodeEntry(e, &r)
+		ts, bp, reason := decode(e, &r, true)
 		if reason != "" {
 			return
 		}
 		assert.Equal(t, ts, r.Timestamp.UnixNano())
-		assert.Equal(t, len(e), encodedSize(&r))
-		assert.Equal(t, e, appendEntry(nil, &r))
 		assert.True(t, plausibleEntry(e))
+		if e[0] == entryVersion1 {
+			assert.Equal(t, batchPos{first: true}, bp, "a format 1 entry is a batch of one")
+			return
+		}
+		assert.Equal(t, len(e), encodedSize(&r)-maxBatchField+uvarintLen(bp.field()))
+		assert.Equal(t, e, appendEntryTS(nil, &r, ts, bp))
 	})
 }
 

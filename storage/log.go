@@ -108,16 +108,10 @@ func (l *Log) load() error {
 		segs = []*segment{tail}
 		l.dirDirty = true
 	} else {
-		tail = segs[len(segs)-1]
-		sc, err := l.repairTail(tail)
-		if err != nil {
+		if segs, err = l.repairEnd(segs); err != nil {
 			return err
 		}
-		tail.size, tail.count, tail.index, tail.maxTS = sc.size, sc.count, sc.index, sc.maxTS
-		tail.indexed = true
-		for i, s := range segs[:len(segs)-1] {
-			s.count = segs[i+1].base - s.base
-		}
+		tail = segs[len(segs)-1]
 	}
 	w, err := l.openWAL(tail.base + tail.count)
 	if err != nil {
@@ -137,6 +131,39 @@ func (l *Log) load() error {
 		l.size += s.size
 	}
 	return nil
+}
+
+// repairEnd repairs the end of the log: the tail segment, and, while the
+// tail is left empty, the segment before it, whose last batch may be
+// incomplete (a batch can span a segment roll). A segment emptied by
+// cutting a batch that began before it is removed; its bytes were saved
+// by repairTail. It returns the segments that remain, the last one
+// indexed as the tail.
+func (l *Log) repairEnd(segs []*segment) ([]*segment, error) {
+	tail := segs[len(segs)-1]
+	sc, err := l.repairTail(tail)
+	for err == nil && sc.count == 0 && len(segs) > 1 {
+		prev := segs[len(segs)-2]
+		var psc tailScan
+		if psc, err = l.repairTail(prev); err != nil || !psc.cut {
+			break // prev ends with a whole batch: the empty tail follows it
+		}
+		if err = l.fs.Remove(tail.path); err != nil {
+			err = fmt.Errorf("storage: remove segment after an incomplete batch: %w", err)
+			break
+		}
+		l.dirDirty = true
+		segs, tail, sc = segs[:len(segs)-1], prev, psc
+	}
+	if err != nil {
+		return nil, err
+	}
+	tail.size, tail.count, tail.index, tail.maxTS = sc.size, sc.count, sc.index, sc.maxTS
+	tail.indexed = true
+	for i, s := range segs[:len(segs)-1] {
+		s.count = segs[i+1].base - s.base
+	}
+	return segs, nil
 }
 
 // openWAL opens the wal (which loads the tail segment) and checks that it

@@ -37,39 +37,84 @@ type tailScan struct {
 	maxTS  int64
 	bad    int64 // byte position of the first invalid frame, or -1
 	reason string
+
+	// The last batch of the valid entries, when its last record is
+	// missing (a crash in the middle of its write): where it starts, and
+	// size, count, len(index) and maxTS before it. carried: it began in an
+	// earlier segment (it starts at byte 0 here).
+	open               bool
+	carried            bool
+	openPos, openCount int64
+	openIndex          int
+	openMaxTS          int64
+	cut                bool // repairTail cut bytes
 }
 
 // scanTail verifies the entries of data, the contents of a segment, and
-// stops at the first invalid one.
+// stops at the first invalid one. It follows the batches (format 2): each
+// record says how many records of its batch follow, so the scan knows
+// whether the valid entries end on a batch boundary.
 func scanTail(data []byte) tailScan {
-	sc := tailScan{bad: -1, maxTS: math.MinInt64}
+	sc := tailScan{bad: -1, maxTS: math.MinInt64, openMaxTS: math.MinInt64}
 	p := 0
+	follow := uint64(0) // records still due in the current batch
 	for p < len(data) {
 		e, size, complete, _, badLen := nextFrame(data[p:])
 		reason := ""
+		var bp batchPos
+		var ts int64
 		switch {
 		case badLen:
 			reason = "invalid frame length"
 		case !complete:
 			reason = "truncated entry"
 		default:
-			var ts int64
-			if ts, reason = decodeEntry(e, nil); reason == "" {
-				if sc.count%indexEvery == 0 {
-					sc.index = append(sc.index, int64(p))
-				}
-				sc.maxTS = max(sc.maxTS, ts)
-			}
+			ts, bp, reason = decode(e, nil, true)
+		}
+		if reason == "" {
+			reason = sc.follows(bp, follow)
 		}
 		if reason != "" {
 			sc.bad, sc.reason = int64(p), reason
 			break
 		}
+		if bp.first {
+			sc.openPos, sc.openCount, sc.openIndex, sc.openMaxTS = int64(p), sc.count, len(sc.index), sc.maxTS
+			sc.carried = false
+		}
+		if sc.count%indexEvery == 0 {
+			sc.index = append(sc.index, int64(p))
+		}
+		sc.maxTS = max(sc.maxTS, ts)
+		follow = bp.follow
 		sc.count++
 		p += size
 	}
 	sc.size = int64(p)
+	sc.open = follow > 0
 	return sc
+}
+
+// follows checks that a record in place bp may follow the previous one,
+// which left follow records due in its batch, and returns a reason when it
+// may not. The first record of a segment may continue a batch begun in the
+// segment before (sc.carried).
+func (sc *tailScan) follows(bp batchPos, follow uint64) string {
+	switch {
+	case sc.count == 0 && !bp.first:
+		sc.carried = true
+	case follow > 0 && (bp.first || bp.follow != follow-1):
+		return "broken batch: a record is missing inside a batch"
+	case follow == 0 && sc.count > 0 && !bp.first:
+		return "broken batch: a record continues a batch that had ended"
+	}
+	return ""
+}
+
+// cutOpenBatch moves the end of the valid entries back to the start of an
+// incomplete last batch.
+func (sc *tailScan) cutOpenBatch() {
+	sc.size, sc.count, sc.index, sc.maxTS = sc.openPos, sc.openCount, sc.index[:sc.openIndex], sc.openMaxTS
 }
 
 // resync reports the position of the first valid entry that starts at or
@@ -153,12 +198,14 @@ func fileKind(m fs.FileMode) string {
 	return "non-regular file"
 }
 
-// repairTail verifies every entry of the last segment and cuts it back to
-// its last valid entry when what follows is a torn or damaged tail. When a
-// valid entry follows the damage, the damage is not at the tail: it
-// returns a *CorruptError and changes nothing. Long because the steps must
-// happen in this order for crash safety: save the cut bytes durably, then
-// truncate and fsync.
+// repairTail verifies every entry of a segment (the last, or one that a
+// cut of the last has made the last) and cuts it back to its last valid
+// entry when what follows is a torn or damaged tail, and further back to
+// the start of the last batch when that batch is incomplete: a batch is
+// kept whole or not at all. When a valid entry follows the damage, the
+// damage is not at the tail: it returns a *CorruptError and changes
+// nothing. Long because the steps must happen in this order for crash
+// safety: save the cut bytes durably, then truncate and fsync.
 func (l *Log) repairTail(s *segment) (tailScan, error) {
 	f, err := l.fs.OpenFile(s.path, os.O_RDWR, 0)
 	if err != nil {
@@ -170,14 +217,27 @@ func (l *Log) repairTail(s *segment) (tailScan, error) {
 		return tailScan{}, fmt.Errorf("storage: read tail segment %s: %w", s.path, err)
 	}
 	sc := scanTail(data)
-	if sc.bad < 0 {
+	if sc.bad >= 0 {
+		if p, ok := resync(data, int(sc.bad)+1); ok {
+			return sc, &CorruptError{Segment: s.path, Offset: s.base + sc.count,
+				Reason: fmt.Sprintf("%s at byte %d, and a valid entry follows at byte %d", sc.reason, sc.bad, p)}
+		}
+	}
+	if sc.bad < 0 && !sc.open {
 		return sc, nil
 	}
-	if p, ok := resync(data, int(sc.bad)+1); ok {
-		return sc, &CorruptError{Segment: s.path, Offset: s.base + sc.count,
-			Reason: fmt.Sprintf("%s at byte %d, and a valid entry follows at byte %d", sc.reason, sc.bad, p)}
+	reason := sc.reason
+	if sc.open {
+		reason = fmt.Sprintf("incomplete batch from offset %d (%d of its records written)", s.base+sc.openCount, sc.count-sc.openCount)
+		if sc.carried {
+			reason = fmt.Sprintf("incomplete batch begun in an earlier segment (%d of its records here)", sc.count)
+		}
+		if sc.bad >= 0 {
+			reason = sc.reason + ", then " + reason
+		}
+		sc.cutOpenBatch()
 	}
-	cut := data[sc.bad:]
+	cut := data[sc.size:]
 	saved, err := l.saveCut(cut)
 	unsaved := ""
 	if errors.Is(err, syscall.ENOSPC) {
@@ -190,23 +250,31 @@ func (l *Log) repairTail(s *segment) (tailScan, error) {
 	} else if err != nil {
 		return sc, err
 	}
-	if err := f.Truncate(sc.bad); err != nil {
+	if err := f.Truncate(sc.size); err != nil {
 		return sc, fmt.Errorf("storage: truncate torn tail: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		return sc, fmt.Errorf("storage: sync truncated tail: %w", err)
 	}
-	l.recovery = Recovery{
-		TruncatedRecords: countFrames(cut),
-		TruncatedBytes:   int64(len(cut)),
-		SavedTo:          saved,
-		Reason: fmt.Sprintf("%s at offset %d (byte %d of %s)%s",
-			sc.reason, s.base+sc.count, sc.bad, filepath.Base(s.path), unsaved),
+	sc.cut = true
+	l.recovery.TruncatedRecords += countFrames(cut)
+	l.recovery.TruncatedBytes += int64(len(cut))
+	if saved != "" || l.recovery.SavedTo == "" {
+		l.recovery.SavedTo = saved
 	}
+	l.recovery.Reason = joinReason(l.recovery.Reason, fmt.Sprintf("%s at offset %d (byte %d of %s)%s",
+		reason, s.base+sc.count, sc.size, filepath.Base(s.path), unsaved))
 	l.log.Warn("storage: cut a torn tail", "dir", l.dir, "segment", s.path,
-		"offset", s.base+sc.count, "bytes", len(cut), "reason", sc.reason, "saved_to", saved)
+		"offset", s.base+sc.count, "bytes", len(cut), "reason", reason, "saved_to", saved)
 	s.size = sc.size
 	return sc, nil
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // saveCut writes bytes cut from the log to a new file beside it, durably.

@@ -81,8 +81,8 @@ func newRecoveryLog(t *testing.T) recoveryLog {
 	rl := recoveryLog{dir: t.TempDir()}
 	l, err := Open(rl.dir, &Options{SegmentSize: recoverySegSize})
 	require.NoError(t, err)
-	for ; rl.n < 200; rl.n += 10 {
-		appendN(t, l, rl.n, 10)
+	for ; rl.n < 200; rl.n++ {
+		appendN(t, l, rl.n, 1) // batches of one: TestRecoveryBatches covers larger ones
 	}
 	for ; len(frameStarts(t, segFiles(t, rl.dir)[len(segFiles(t, rl.dir))-1])) < 8; rl.n++ {
 		appendN(t, l, rl.n, 1) // until the tail segment holds a few records
@@ -233,4 +233,106 @@ func TestRecoveryReopenTwice(t *testing.T) {
 	l = openT(t, dir, nil)
 	assert.Equal(t, Recovery{}, l.Recovery())
 	assert.Equal(t, int64(5), l.NextOffset())
+}
+
+// TestRecoveryBatches: a batch is kept whole or not at all across a crash.
+// A log ends with a batch of size n (1 to 12, one of them spanning a
+// segment roll); its write is cut at every record boundary and inside
+// every record, and the reopened log must end right before that batch, or
+// after it when nothing of it was cut.
+func TestRecoveryBatches(t *testing.T) {
+	const segSize = 1024
+	for _, n := range []int{1, 2, 3, 5, 12} {
+		t.Run(fmt.Sprintf("batch=%d", n), func(t *testing.T) {
+			src := t.TempDir()
+			l, err := Open(src, &Options{SegmentSize: segSize})
+			require.NoError(t, err)
+			before := 0
+			for ; before < 14; before += 2 {
+				appendN(t, l, before, 2)
+			}
+			appendN(t, l, before, n)
+			require.NoError(t, l.Close())
+			// The bytes of the last batch, in file order over the segments.
+			type pos struct {
+				seg string
+				at  int
+			}
+			var cuts []pos
+			segs := segFiles(t, src)
+			off := 0
+			for _, path := range segs {
+				starts := frameStarts(t, path)
+				for i, p := range starts[:len(starts)-1] {
+					if off+i >= before {
+						cuts = append(cuts, pos{path, p}, pos{path, p + 3})
+					}
+				}
+				off += len(starts) - 1
+			}
+			require.Equal(t, before+n, off)
+			spans := cuts[0].seg != cuts[len(cuts)-1].seg
+			if n == 12 {
+				require.True(t, spans, "the test needs the batch of 12 to span a segment roll")
+			}
+			for _, c := range cuts {
+				dir := copyDir(t, src)
+				seg := filepath.Join(dir, filepath.Base(c.seg))
+				truncateFile(t, seg, c.at)
+				// Segments after the cut were never written.
+				for _, later := range segs {
+					if later > c.seg {
+						require.NoError(t, os.Remove(filepath.Join(dir, filepath.Base(later))))
+					}
+				}
+				l, err := Open(dir, &Options{SegmentSize: segSize})
+				require.NoError(t, err, "cut at byte %d of %s", c.at, filepath.Base(c.seg))
+				assert.Equal(t, int64(before), l.NextOffset(), "cut at byte %d of %s", c.at, filepath.Base(c.seg))
+				requireRecs(t, readAll(t, l, 0), 0)
+				appendN(t, l, before, 3) // takes appends where the whole batches end
+				require.NoError(t, l.Close())
+				l, err = Open(dir, &Options{SegmentSize: segSize})
+				require.NoError(t, err)
+				assert.Equal(t, int64(before+3), l.NextOffset())
+				requireRecs(t, readAll(t, l, 0), 0)
+				require.NoError(t, l.Close())
+			}
+			l, err = Open(src, &Options{SegmentSize: segSize})
+			require.NoError(t, err)
+			assert.Equal(t, int64(before+n), l.NextOffset(), "the whole batch is kept")
+			require.NoError(t, l.Close())
+		})
+	}
+}
+
+// TestOpenFormat1 opens a log written by the format 1 encoder (the
+// committed fixture testdata/format1: 60 records over three segments) and
+// reads it; new appends are format 2 in the same log.
+func TestOpenFormat1(t *testing.T) {
+	dir := t.TempDir()
+	ents, err := os.ReadDir("testdata/format1")
+	require.NoError(t, err)
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join("testdata/format1", e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600))
+	}
+	first, err := os.ReadFile(filepath.Join(dir, segmentName(0)))
+	require.NoError(t, err)
+	e, _, _, _, _ := nextFrame(first)
+	require.Equal(t, byte(entryVersion1), e[0], "the fixture is format 1")
+
+	l, err := Open(dir, &Options{SegmentSize: 1024})
+	require.NoError(t, err)
+	assert.Equal(t, Recovery{}, l.Recovery())
+	assert.Equal(t, int64(60), l.NextOffset())
+	requireRecs(t, readAll(t, l, 0), 0)
+	got, err := l.OffsetForTime(rec(30).Timestamp)
+	require.NoError(t, err)
+	assert.Equal(t, int64(30), got)
+	appendN(t, l, 60, 5)
+	require.NoError(t, l.Close())
+	l = openT(t, dir, &Options{SegmentSize: 1024})
+	assert.Equal(t, int64(65), l.NextOffset())
+	requireRecs(t, readAll(t, l, 0), 0)
 }

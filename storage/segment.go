@@ -247,7 +247,7 @@ func (q *readReq) addEntry(e []byte, off int64, path string, verify bool) error 
 	n := len(q.out)
 	q.out = append(q.out, Record{}) // decode in place: fewer write barriers
 	r := &q.out[n]
-	if _, reason := decode(e, r, verify); reason != "" {
+	if _, _, reason := decode(e, r, verify); reason != "" {
 		q.out = q.out[:n]
 		return &CorruptError{Segment: path, Offset: off, Reason: reason}
 	}

@@ -222,10 +222,10 @@ func (l *Log) newReq(recs []Record) *appendReq {
 
 // Append appends recs as one all-or-nothing batch and returns the offset of
 // the first. It blocks until the batch is acknowledged: written, and
-// fsynced under SyncAlways. All-or-nothing holds for errors: a batch that
-// is refused or fails leaves nothing readable. A crash while the batch is
-// being written, before it is acknowledged, may leave a prefix of it (see
-// Durability in the package doc). It sets recs[i].Offset, and recs[i].Timestamp
+// fsynced under SyncAlways. All-or-nothing holds for errors (a batch that
+// is refused or fails leaves nothing readable) and across a crash: a batch
+// being written when the process or the machine stopped is, after Open's
+// recovery, there whole or not at all (see Durability in the package doc). It sets recs[i].Offset, and recs[i].Timestamp
 // when zero (to the time of the group commit that writes the batch); recs
 // belongs to the log until Append returns.
 //

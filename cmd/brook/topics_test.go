@@ -22,13 +22,13 @@ func TestTopicsCreateListDescribe(t *testing.T) {
 	assert.Equal(t, []string{
 		"TOPIC   PARTITIONS  MESSAGES  BYTES",
 		"audit   1           0         0 B",
-		"orders  3           3         57 B",
+		"orders  3           3         60 B",
 	}, lines(r.stdout))
 
 	r = mustRun(t, dir, "", "topics", "list", "--json")
 	var list []topicSummary
 	decode(t, r.stdout, &list)
-	assert.Equal(t, []topicSummary{{Name: "audit", Partitions: 1}, {Name: "orders", Partitions: 3, Messages: 3, Bytes: 57}}, list)
+	assert.Equal(t, []topicSummary{{Name: "audit", Partitions: 1}, {Name: "orders", Partitions: 3, Messages: 3, Bytes: 60}}, list)
 
 	r = mustRun(t, dir, "", "topics", "describe", "orders")
 	out := lines(r.stdout)
@@ -43,7 +43,7 @@ func TestTopicsCreateListDescribe(t *testing.T) {
 		"",
 		"PARTITION  FIRST  NEXT  MESSAGES  BYTES",
 		"0          0      0     0         0 B",
-		"1          0      3     3         57 B",
+		"1          0      3     3         60 B",
 		"2          0      0     0         0 B",
 	}, out)
 
@@ -52,7 +52,7 @@ func TestTopicsCreateListDescribe(t *testing.T) {
 	decode(t, r.stdout, &info)
 	assert.Equal(t, topicConfigJSON{Partitions: 3, RetentionAgeMS: (7 * 24 * time.Hour).Milliseconds(),
 		RetentionBytes: 1 << 30, MaxMessageBytes: 64 << 10, Sync: "interval"}, info.Config)
-	assert.Equal(t, partitionInfo{Partition: 1, NextOffset: 3, Messages: 3, Bytes: 57}, info.Partitions[1])
+	assert.Equal(t, partitionInfo{Partition: 1, NextOffset: 3, Messages: 3, Bytes: 60}, info.Partitions[1])
 }
 
 func TestTopicsCreateDefaultsAndIfNotExists(t *testing.T) {
