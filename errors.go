@@ -93,10 +93,14 @@ var (
 	// reopened, so that nothing is acknowledged on top of a broken file.
 	ErrPartitionFailed = errors.New("brook: partition failed; reopen the broker")
 
-	// ErrGroupActive is returned by DeleteGroup while the group has live
+	// ErrGroupActive is returned by DeleteGroup and ResetOffsets while the group has live
 	// members: stop (Close) its consumers first, as Kafka refuses to delete a
 	// non-empty group.
 	ErrGroupActive = errors.New("brook: group has active members")
+
+	// ErrBrokerInstanceSet is returned by SetBrokerInstance while another
+	// process-wide broker is open.
+	ErrBrokerInstanceSet = errors.New("brook: process-wide broker already set")
 )
 
 // TopicError reports a problem with one topic.
