@@ -71,7 +71,11 @@ func checkTopicName(name string) error {
 func (b *Broker) CreateNewTopic(name string, partitions int) (*Topic, error) {
 	t, err := b.CreateTopic(name, TopicConfig{Partitions: partitions})
 	if errors.Is(err, ErrTopicExists) {
-		if t, terr := b.Topic(name); terr == nil && t.Partitions() == partitions {
+		if t, terr := b.Topic(name); terr == nil {
+			if n := t.Partitions(); n != partitions {
+				return nil, &TopicError{Topic: name, Err: fmt.Errorf(
+					"%w with %d partitions, not the %d asked for", ErrTopicExists, n, partitions)}
+			}
 			return t, nil
 		}
 	}
