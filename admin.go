@@ -163,6 +163,7 @@ func applyRetention(l *storage.Log, cfg TopicConfig) error {
 
 // storageError maps an error of partition p's log to the public errors.
 func storageError(topic string, p int, err error) error {
+	var oe *storage.OffsetError
 	switch {
 	case err == nil:
 		return nil
@@ -176,8 +177,8 @@ func storageError(topic string, p int, err error) error {
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrMessageTooLarge, err)}
 	case errors.Is(err, storage.ErrUnexpectedFile):
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrUnexpectedFile, err)}
-	case errors.Is(err, storage.ErrOffsetOutOfRange):
-		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrOffsetOutOfRange, err)}
+	case errors.As(err, &oe):
+		return &OffsetError{Topic: topic, Partition: p, Offset: oe.Offset, First: oe.First, Next: oe.Next}
 	}
 	return &PartitionError{Topic: topic, Partition: p, Err: err}
 }

@@ -26,29 +26,6 @@ func TestOpenLocksDirectory(t *testing.T) {
 	require.NoError(t, b2.Close())
 }
 
-func TestSingleton(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("BROOK_DATA_DIR", dir)
-	holder, err := Open(dir, nil)
-	require.NoError(t, err)
-
-	b := GetorSetBrokerInstance()
-	require.NotNil(t, b)
-	_, err = b.CreateNewTopic("t", 1)
-	assert.ErrorIs(t, err, ErrLocked, "a singleton that failed to open returns that error")
-	assert.ErrorIs(t, CreateProducer("p").Publish("t", CreateMessage("t", nil, 0)), ErrLocked)
-	assert.ErrorIs(t, CreateConsumer("c", "g").Subscribe("t"), ErrLocked)
-	require.NoError(t, b.Close())
-
-	require.NoError(t, holder.Close())
-	b = GetorSetBrokerInstance()
-	t.Cleanup(func() { b.Close() })
-	assert.Same(t, b, GetorSetBrokerInstance())
-	_, err = b.CreateNewTopic("t", 2)
-	require.NoError(t, err, "the next call opens the directory once it is free")
-	assert.Equal(t, dir, b.Dir())
-}
-
 func TestTopicsPersistAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
 	b, err := Open(dir, nil)

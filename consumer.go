@@ -260,26 +260,36 @@ func (c *Consumer) Assignment() []TopicPartition {
 	return tps
 }
 
-// Seek makes the consumer continue partition tp at offset, which must be in
-// [first, next] of the partition; the new position is committed as the
-// consumer goes on. It returns ErrNotAssigned, ErrOffsetOutOfRange,
-// ErrUnknownTopic or ErrInvalidPartition.
+// Seek makes the consumer continue the given partition at offset: an
+// offset in [first, next] of the partition, or OffsetOldest (the earliest
+// offset still held) or OffsetNewest (the end: only messages published from
+// now on). The partition must be assigned to this consumer, so call Seek from
+// a handler or an OnAssigned callback, or after Assignment lists the
+// partition. The message in hand is finished first; the new position is
+// committed as the consumer goes on. It returns ErrNotAssigned, or an
+// *OffsetError (matching ErrOffsetOutOfRange) for any other offset.
 func (c *Consumer) Seek(topic string, partition int, offset int64) error {
 	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
 		return err
 	}
-	if first, next := l.log.FirstOffset(), l.log.NextOffset(); offset < first || offset > next {
-		return &PartitionError{Topic: topic, Partition: partition, Err: fmt.Errorf(
-			"%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, first, next)}
+	first, next := l.log.FirstOffset(), l.log.NextOffset()
+	switch {
+	case offset == OffsetOldest:
+		offset = first
+	case offset == OffsetNewest:
+		offset = next
+	case offset < first || offset > next:
+		return &OffsetError{Topic: topic, Partition: partition, Offset: offset, First: first, Next: next}
 	}
 	l.seek(offset)
 	return nil
 }
 
-// SeekToTime makes the consumer continue partition tp at the first message
-// whose timestamp is at or after t (the end of the partition if none is).
-// Errors are those of Seek.
+// SeekToTime makes the consumer continue the given partition at the first
+// message whose timestamp is at or after t (the end of the partition if
+// none is). It returns ErrNotAssigned, or ErrCorrupt for a damaged segment
+// met on the way.
 func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {

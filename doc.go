@@ -20,7 +20,9 @@
 //	msg := brook.CreateMessage("stock-price-update", []byte("AAPL 191.2"), 3) // partition 3
 //	err = producer.Publish("stock-price-update", msg) // durable when it returns; msg.Offset is set
 //
-// Use Open for a broker on a directory of your choice, with Options.
+// Example is the same, as a complete program that closes what it opens.
+// Use Open for a broker on a directory of your choice, with Options, and
+// SetBrokerInstance to make it the process-wide broker.
 //
 // # Guarantees
 //

@@ -80,7 +80,9 @@ var (
 	ErrFenced = errors.New("brook: commit fenced: partition owned by a newer generation")
 
 	// ErrOffsetOutOfRange is returned by Seek and Broker.Fetch for an offset
-	// outside [first, next] of the partition.
+	// outside [first, next] of the partition that is not OffsetOldest or
+	// OffsetNewest. It is returned as an *OffsetError, which gives the
+	// partition's range.
 	ErrOffsetOutOfRange = errors.New("brook: offset out of range")
 
 	// ErrCorrupt is returned by Open when a partition or a metadata file is
@@ -93,9 +95,9 @@ var (
 	// reopened, so that nothing is acknowledged on top of a broken file.
 	ErrPartitionFailed = errors.New("brook: partition failed; reopen the broker")
 
-	// ErrGroupActive is returned by DeleteGroup while the group has live
-	// members: stop (Close) its consumers first, as Kafka refuses to delete a
-	// non-empty group.
+	// ErrGroupActive is returned by DeleteGroup and ResetOffsets while the
+	// group has live members: stop (Close) its consumers first, as Kafka
+	// refuses to delete, or reset the offsets of, a non-empty group.
 	ErrGroupActive = errors.New("brook: group has active members")
 
 	// ErrNotDataDir is returned by Open for a directory that is not a Brook
@@ -111,6 +113,10 @@ var (
 	// never follows links inside its directory (the directory itself may be
 	// one) and never opens special files.
 	ErrUnexpectedFile = errors.New("brook: unexpected file in data directory")
+
+	// ErrBrokerInstanceSet is returned by SetBrokerInstance while another
+	// process-wide broker is open.
+	ErrBrokerInstanceSet = errors.New("brook: process-wide broker already set")
 )
 
 // TopicError reports a problem with one topic.
@@ -144,9 +150,35 @@ func (e *PartitionError) Error() string {
 // Unwrap returns the sentinel or cause.
 func (e *PartitionError) Unwrap() error { return e.Err }
 
-// HandlerError is returned by Run when a handler failed (returned an error
-// or panicked) on a message and the ErrorPolicy is Stop, and is passed to
-// ConsumerOptions.OnError.
+// OffsetError reports an offset outside a partition: Offset is not in
+// [First, Next], the offsets a read may start at (Next reads nothing yet).
+// It matches ErrOffsetOutOfRange. Seek, Broker.Fetch and the brook command
+// all report an offset out of range with it, in the same words.
+type OffsetError struct {
+	Topic     string
+	Partition int
+	Offset    int64 // the offset asked for
+	First     int64 // the partition's first offset at the time
+	Next      int64 // the partition's next offset at the time
+}
+
+func (e *OffsetError) Error() string {
+	held := "nothing"
+	if e.Next > e.First {
+		held = fmt.Sprintf("%d..%d", e.First, e.Next-1)
+	}
+	return fmt.Sprintf("%v: %s/%d: offset %d, the partition holds %s (next %d)",
+		ErrOffsetOutOfRange, e.Topic, e.Partition, e.Offset, held, e.Next)
+}
+
+// Is reports whether target is ErrOffsetOutOfRange.
+func (e *OffsetError) Is(target error) bool { return target == ErrOffsetOutOfRange }
+
+// HandlerError reports a handler that failed (returned an error or
+// panicked) on a message on every one of its ConsumerOptions.MaxAttempts.
+// Run returns it under StopOnError; under DeadLetterOnError its error text
+// goes into the dead letter's "brook.dlq.error" header; under SkipOnError
+// it is logged (Options.Logger) and the consumer goes on.
 type HandlerError struct {
 	Topic     string
 	Partition int

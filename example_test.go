@@ -3,43 +3,62 @@ package brook_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
+	"time"
 
 	"github.com/brookmq/brook"
 )
 
-// The quick start: a topic, a consumer group member and a producer.
+// The README's quick start. Only the first lines differ: instead of the
+// process-wide broker's default directory, the example gives it a
+// temporary one with SetBrokerInstance.
 func Example() {
-	dir, _ := os.MkdirTemp("", "brook-example-")
-	defer os.RemoveAll(dir)
-	broker, err := brook.Open(dir, nil)
-	if err != nil {
-		panic(err)
+	{ // a temporary directory instead of ./brook-data
+		dir, err := os.MkdirTemp("", "brook-example-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		b, err := brook.Open(dir, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := brook.SetBrokerInstance(b); err != nil {
+			log.Fatal(err)
+		}
 	}
-	defer broker.Close()
+
+	// The quick start, as in the README:
+	broker := brook.GetorSetBrokerInstance() // process-wide broker ($BROOK_DATA_DIR or ./brook-data)
+	defer broker.Close()                     // closes its producers and consumers too
 
 	if _, err := broker.CreateNewTopic("stock-price-update", 8); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	producer := broker.CreateProducer("ticker")
-	msg := brook.CreateMessage("stock-price-update", []byte("AAPL 191.2"), 3)
-	if err := producer.Publish("stock-price-update", msg); err != nil {
-		panic(err)
+	producer := brook.CreateProducer("ticker")
+	defer producer.Close()
+	msg := brook.CreateMessage("stock-price-update", []byte("AAPL 191.2"), 3) // topic, value, partition
+	if err := producer.Publish("stock-price-update", msg); err != nil {       // durable when it returns
+		log.Fatal(err)
 	}
-	fmt.Println("published at", msg.Partition, msg.Offset)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	consumer := broker.CreateConsumer("price-analyzer", "analytics")
+	consumer := brook.CreateConsumer("price-analyzer", "analytics") // name, group
+	defer consumer.Close()                                          // commits what was handled, leaves the group
 	if err := consumer.Subscribe("stock-price-update"); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	_ = consumer.Run(ctx, func(ctx context.Context, m *brook.Message) error {
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	err := consumer.Run(ctx, func(ctx context.Context, m *brook.Message) error {
 		fmt.Printf("%s/%d@%d %s\n", m.Topic, m.Partition, m.Offset, m.Value)
-		cancel() // one message is enough here
-		return nil
+		stop()     // one message is enough here: Run returns when ctx ends
+		return nil // nil commits the message
 	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	// Output:
-	// published at 3 0
 	// stock-price-update/3@0 AAPL 191.2
 }
 

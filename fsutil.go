@@ -3,6 +3,8 @@ package brook
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/brookmq/brook/internal/fsutil"
 )
 
 // writeFileAtomic writes data to path through a temporary file in the same
@@ -39,11 +41,4 @@ func writeFileAtomic(path string, data []byte) error {
 
 // syncDir fsyncs a directory so that entries created, renamed or removed in
 // it survive a power loss.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func syncDir(dir string) error { return fsutil.SyncDir(dir) }

@@ -292,9 +292,11 @@ func (g *group) kickWatchdog() {
 	}
 }
 
-// watchInterval is an eighth of the shortest poll timeout of the members.
-// A stall is measured from the watchdog's previous sample (see
-// partLoop.stalledFor), so an eviction comes at most 25% late.
+// watchInterval is an eighth of the shortest poll timeout of the members,
+// at most 1 s and at least 5 ms. A stall is measured from the watchdog's
+// previous sample, short by up to one interval (see partLoop.stalledFor),
+// and seen at the next sample, up to one more: so an eviction comes at most
+// two intervals, a quarter of the poll timeout, late.
 func (g *group) watchInterval() time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()

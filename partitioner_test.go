@@ -12,7 +12,7 @@ import (
 
 // kafkaPartitionsFile holds partitions that Kafka's default partitioner chose
 // for known keys, relative to the package directory.
-const kafkaPartitionsFile = "../shared/testdata/kafka-murmur2-partitions.json"
+const kafkaPartitionsFile = "testdata/kafka-murmur2-partitions.json"
 
 // kafkaCase is one record of kafkaPartitionsFile.
 type kafkaCase struct {

@@ -95,10 +95,11 @@ func (l *partLoop) stopping() bool { return l.revoked() || l.ctx.Err() != nil }
 // stalledFor reports how long the loop's handler has been running on one
 // message, as the watchdog's samples see it: a handler found running at
 // two samples with no call started or ended in between has been running at
-// least since the first of them. The estimate is short by less than the
-// sampling interval, so an eviction may come one interval (a quarter of
-// PollTimeout) later than with a clock read per message. It is called by
-// Consumer.stalled only, with the consumer's mu held.
+// least since the first of them. The estimate is short by less than one
+// sampling interval (group.watchInterval: an eighth of the shortest
+// PollTimeout, at most 1 s), so with the watchdog's own period an eviction
+// comes at most two intervals (a quarter of PollTimeout) after the timeout.
+// It is called by Consumer.stalled only, with the consumer's mu held.
 func (l *partLoop) stalledFor(now time.Time) time.Duration {
 	p := l.progress.Load()
 	if p%2 == 0 || p != l.sampled {

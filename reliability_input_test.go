@@ -147,7 +147,7 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"more than MaxPartitions", func(t *testing.T, e *inputEnv) error { _, err := e.b.CreateNewTopic("z", MaxPartitions+1); return err },
 			ErrInvalidPartition, fmt.Sprint(MaxPartitions + 1)},
 		{"existing topic with another partition count", func(t *testing.T, e *inputEnv) error { _, err := e.b.CreateNewTopic("t", 5); return err },
-			ErrTopicExists, `"t"`},
+			ErrTopicExists, `brook: topic already exists with 4 partitions, not the 5 asked for: "t"`},
 		{"shrink a topic", func(t *testing.T, e *inputEnv) error { return e.b.AddPartitions("t", 2) },
 			ErrInvalidPartition, "from 4 to 2"},
 		{"grow past MaxPartitions", func(t *testing.T, e *inputEnv) error { return e.b.AddPartitions("t", MaxPartitions+1) },
@@ -157,9 +157,9 @@ func TestReliabilityBadInput(t *testing.T) {
 			return err
 		}, ErrOffsetOutOfRange, "99"},
 		{"fetch a negative offset", func(t *testing.T, e *inputEnv) error {
-			_, err := e.b.Fetch(context.Background(), "t", 0, -1, 1)
+			_, err := e.b.Fetch(context.Background(), "t", 0, -3, 1)
 			return err
-		}, ErrOffsetOutOfRange, "-1"},
+		}, ErrOffsetOutOfRange, "offset -3, the partition holds"},
 		{"fetch a partition past the end", func(t *testing.T, e *inputEnv) error {
 			_, err := e.b.Fetch(context.Background(), "t", 7, 0, 1)
 			return err

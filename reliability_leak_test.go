@@ -122,8 +122,9 @@ func TestReliabilityNoLeaksAfterFailedOpen(t *testing.T) {
 // release the same things.
 func TestReliabilityNoLeaksWithClients(t *testing.T) {
 	warmUp(t)
-	t.Setenv("BROOK_DATA_DIR", t.TempDir())
+	dir := t.TempDir()
 	checkNoLeaks(t, func(t *testing.T) {
+		freshSingleton(t, dir)
 		b := GetorSetBrokerInstance()
 		mustTopic(t, b, "t", 2)
 		c := CreateConsumer("c", "g")
@@ -140,7 +141,7 @@ func TestReliabilityNoLeaksWithClients(t *testing.T) {
 		require.NoError(t, c.Close())
 		require.NoError(t, <-done)
 		require.NoError(t, b.Close())
-		require.NoError(t, GetorSetBrokerInstance().Close(), "a reopened singleton closes too")
+		require.NoError(t, GetorSetBrokerInstance().Close(), "closing the singleton twice")
 		failed := &Broker{err: errors.New("x")} // the shape of a singleton that failed to open
 		require.NoError(t, failed.Close())
 	})

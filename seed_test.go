@@ -14,8 +14,7 @@ import (
 // TestSeedFlow runs the seed's snippet, as DESIGN.md gives it, unchanged
 // but for the surrounding test scaffolding.
 func TestSeedFlow(t *testing.T) {
-	t.Setenv("BROOK_DATA_DIR", t.TempDir())
-	t.Cleanup(func() { GetorSetBrokerInstance().Close() })
+	freshSingleton(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex

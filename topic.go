@@ -21,6 +21,8 @@ type Topic struct {
 	name string
 	dir  string
 
+	alterMu sync.Mutex // serializes AlterTopic: its metadata write and its logs' settings
+
 	mu      sync.RWMutex
 	meta    topicMeta      // as stored: zero fields mean broker defaults
 	parts   []*storage.Log // index = partition
@@ -72,7 +74,11 @@ func checkTopicName(name string) error {
 func (b *Broker) CreateNewTopic(name string, partitions int) (*Topic, error) {
 	t, err := b.CreateTopic(name, TopicConfig{Partitions: partitions})
 	if errors.Is(err, ErrTopicExists) {
-		if t, terr := b.Topic(name); terr == nil && t.Partitions() == partitions {
+		if t, terr := b.Topic(name); terr == nil {
+			if n := t.Partitions(); n != partitions {
+				return nil, &TopicError{Topic: name, Err: fmt.Errorf(
+					"%w with %d partitions, not the %d asked for", ErrTopicExists, n, partitions)}
+			}
 			return t, nil
 		}
 	}
@@ -175,9 +181,7 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 	if err := json.Unmarshal(data, &meta); err != nil {
 		return nil, fmt.Errorf("%w: topic metadata %s: %v", ErrCorrupt, path, err)
 	}
-	if meta.Version != topicMetaVersion || meta.Name != name || !validName(name) ||
-		(TopicConfig{Partitions: meta.Partitions, Sync: meta.Sync, RetentionAge: meta.RetentionAge,
-			RetentionBytes: meta.RetentionBytes, MaxMessageBytes: meta.MaxMessageBytes}).validate() != nil {
+	if meta.Version != topicMetaVersion || meta.Name != name || !validName(name) || meta.config().validate() != nil {
 		return nil, fmt.Errorf("%w: topic metadata %s: unknown version or invalid content", ErrCorrupt, path)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}

@@ -18,15 +18,30 @@ import (
 // commits made by Append itself too (see commitOnce).
 func (l *Log) run() {
 	defer close(l.writerDone)
+	var ticker *time.Ticker
 	var tick <-chan time.Time
-	if l.opts.Sync == SyncInterval {
-		t := time.NewTicker(l.opts.SyncInterval)
-		defer t.Stop()
-		tick = t.C
+	setTicker := func() { // the background fsync runs under SyncInterval only
+		if ticker != nil {
+			ticker.Stop()
+			ticker, tick = nil, nil
+		}
+		if l.syncPolicy() == SyncInterval {
+			ticker = time.NewTicker(l.opts.SyncInterval)
+			tick = ticker.C
+		}
 	}
+	setTicker()
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-l.q.wake:
+		case <-l.retick:
+			setTicker()
+			continue
 		case <-tick:
 			l.backgroundSync()
 			continue
@@ -140,7 +155,7 @@ type gatherState struct {
 // an idle Linux machine, several times the bound.
 func (l *Log) gather() {
 	g := &l.gatherSt
-	if l.opts.Sync != SyncAlways || g.lastSyncs < 2 || l.closing.Load() {
+	if l.syncPolicy() != SyncAlways || g.lastSyncs < 2 || l.closing.Load() {
 		return
 	}
 	wait := min(maxGatherWait, g.lastSync/2)
@@ -271,7 +286,7 @@ func (l *Log) writeAndSync(nbytes int, rolled bool) error {
 	}
 	l.unsynced = true
 	l.dirDirty = l.dirDirty || rolled
-	if l.opts.Sync == SyncAlways {
+	if l.syncPolicy() == SyncAlways {
 		start := time.Now()
 		err := l.syncLocked()
 		l.gatherSt.lastSync = time.Since(start)

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/brookmq/brook/internal/fsutil"
 )
 
 // FS is the file system a Log works through: everything the storage package
@@ -81,19 +83,20 @@ func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 
 func (osFS) Remove(name string) error { return os.Remove(name) }
 
-func (osFS) SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func (osFS) SyncDir(dir string) error { return fsutil.SyncDir(dir) }
 
-func (osFS) Lock(name string) (io.Closer, error) { return lockFile(name) }
+// Lock takes the lock of fsutil.Lock: a flock on Unix, an open that shares
+// nothing on Windows.
+func (osFS) Lock(name string) (io.Closer, error) {
+	f, err := fsutil.Lock(name)
+	if errors.Is(err, fsutil.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+	}
+	if err != nil {
+		return nil, err // not a typed nil *os.File
+	}
+	return f, nil
+}
 
 func (osFS) WALWrite(_ string, _ int, write func() error) error { return write() }
 

@@ -50,6 +50,12 @@ type Log struct {
 
 	handles handleCache // the segments with an open read handle
 
+	// The settings SetSync and SetMaxRecordSize change while the log is
+	// open; opts.Sync and opts.MaxRecordSize hold their values at Open.
+	syncA   atomic.Uint32 // the SyncPolicy
+	maxRecA atomic.Int64  // MaxRecordSize
+	retick  chan struct{} // capacity 1: the writer re-reads the policy
+
 	nextA     atomic.Int64 // mirror of next for NextOffset
 	closing   atomic.Bool  // Close has begun
 	retMu     sync.Mutex   // serializes TruncateFront with Close
@@ -82,7 +88,10 @@ func Open(dir string, opts *Options) (*Log, error) {
 		stop:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		notify:     make(chan struct{}),
+		retick:     make(chan struct{}, 1),
 	}
+	l.syncA.Store(uint32(o.Sync))
+	l.maxRecA.Store(int64(o.MaxRecordSize))
 	l.q.wake = make(chan struct{}, 1)
 	l.cache.limit = o.CacheBytes
 	if err := l.load(); err != nil {

@@ -202,18 +202,19 @@ func (q *queue) setFailed(err error) error {
 func (l *Log) newReq(recs []Record) *appendReq {
 	r := reqPool.Get().(*appendReq)
 	r.recs = recs
+	limit := l.maxRecordSize()
 	for i := range recs {
 		rec := &recs[i]
 		n := encodedSize(rec)
-		if n > l.opts.MaxRecordSize && rec.Timestamp.IsZero() {
+		if n > limit && rec.Timestamp.IsZero() {
 			// Near the limit the timestamp's size matters: set it now, as
 			// it will be written, so that the check is exact.
 			rec.Timestamp = time.Now()
 			n = encodedSize(rec)
 		}
-		if n > l.opts.MaxRecordSize {
+		if n > limit {
 			r.err = fmt.Errorf("%w: record %d of the batch encodes to %d bytes, the limit is %d",
-				ErrRecordTooLarge, i, n, l.opts.MaxRecordSize)
+				ErrRecordTooLarge, i, n, limit)
 		}
 		r.bytes += n
 	}

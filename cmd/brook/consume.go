@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 
@@ -173,9 +172,7 @@ func startOffset(topic string, p brook.PartitionStats, spec string) (int64, erro
 	case n < 0:
 		return max(p.NextOffset+n, p.FirstOffset), nil
 	case n < p.FirstOffset || n > p.NextOffset:
-		return 0, &brook.PartitionError{Topic: topic, Partition: p.Partition, Err: fmt.Errorf(
-			"%w: offset %d, the partition holds %d..%d (next %d)",
-			brook.ErrOffsetOutOfRange, n, p.FirstOffset, p.NextOffset-1, p.NextOffset)}
+		return 0, &brook.OffsetError{Topic: topic, Partition: p.Partition, Offset: n, First: p.FirstOffset, Next: p.NextOffset}
 	}
 	return n, nil
 }

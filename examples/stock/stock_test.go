@@ -27,6 +27,9 @@ func TestPipeline(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
 	ctx := t.Context()
 
+	// The first run opens the process-wide broker itself; each later run,
+	// as a new process would, gets a new one on the same directory, since
+	// a closed process-wide broker stays closed.
 	var out1 bytes.Buffer
 	res1, err := execute(ctx, testConfig(1500*time.Millisecond), &out1)
 	require.NoError(t, err, out1.String())
@@ -39,6 +42,7 @@ func TestPipeline(t *testing.T) {
 	assertRebalanced(t, res1)
 	assertBookMatchesLog(t, dir, res1)
 
+	reopen(t, dir)
 	var out2 bytes.Buffer
 	res2, err := execute(ctx, testConfig(1500*time.Millisecond), &out2)
 	require.NoError(t, err, out2.String())
@@ -49,12 +53,22 @@ func TestPipeline(t *testing.T) {
 	assertResumed(t, res1, res2)
 	assertBookMatchesLog(t, dir, res2)
 
+	reopen(t, dir)
 	var out3 bytes.Buffer
 	require.NoError(t, run(ctx, testConfig(500*time.Millisecond), &out3), out3.String())
 	assert.Contains(t, out3.String(), "OK: nothing lost, nothing processed twice")
 	assert.Contains(t, out3.String(), "(reused)")
 
 	assertNoLeak(t, goroutines)
+}
+
+// reopen opens a broker on dir and makes it the process-wide broker, after
+// a run closed the previous one.
+func reopen(t *testing.T, dir string) {
+	t.Helper()
+	b, err := brook.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, brook.SetBrokerInstance(b))
 }
 
 // assertExactlyOnce checks that the predictors and the alerts each
