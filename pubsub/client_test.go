@@ -165,3 +165,27 @@ func TestMessagesStopsOnError(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], context.DeadlineExceeded)
 }
+
+// NewEmbedded puts a client over a broker the program opened itself, with
+// options of its own; the client leaves it open.
+func TestNewEmbeddedLeavesBrokerOpen(t *testing.T) {
+	b, err := brook.Open(t.TempDir(), &brook.Options{Sync: brook.SyncNever})
+	require.NoError(t, err)
+	defer b.Close()
+	c := pubsub.NewClient(pubsub.NewEmbedded(b), pubsub.Options{Name: "app"})
+	ctx := t.Context()
+	require.NoError(t, c.CreateTopic(ctx, "t", 2))
+	m := &brook.Message{Partition: 1, Value: []byte("v")}
+	require.NoError(t, c.Publish(ctx, "t", m))
+	assert.Equal(t, "t", m.Topic, "Publish sets an empty Topic")
+	ends, err := c.EndOffsets(ctx, "t")
+	require.NoError(t, err)
+	assert.Equal(t, []int64{0, 1}, ends)
+	require.NoError(t, c.Close())
+	var got *brook.Broker
+	assert.True(t, c.As(&got))
+	assert.Same(t, b, got)
+	msgs, err := b.Fetch(ctx, "t", 1, 0, 10)
+	require.NoError(t, err, "the broker is still open")
+	assert.Equal(t, "v", string(msgs[0].Value))
+}
