@@ -13,6 +13,7 @@ import (
 
 	"github.com/brookmq/brook"
 	"github.com/brookmq/brook/pubsub"
+	"github.com/brookmq/brook/pubsub/drivertest"
 )
 
 // The workload, through the client and on the raw broker in the
@@ -24,11 +25,10 @@ import (
 // 100k with -short) of 100 bytes to 8 partitions, one goroutine per
 // partition publishing slices of 1,000 (brook bench workload 1b: raw
 // Producer.PublishBatch under SyncAlways; here also Client.Publish on a
-// brook:///dir client), then consumes each topic with a new group of 4
-// (workload 4: brook.Consumer.Run; here also Subscription.Run). The four
-// measurements alternate within an iteration, and which of broker and
-// client goes first alternates between iterations, so all see the same
-// machine.
+// brook:///dir client, through drivertest.Workload, which other backends
+// run too), then consumes each topic with a new group of 4 (workload 4:
+// brook.Consumer.Run; here Subscription.Run). Which of broker and client
+// goes first alternates between iterations, so both see the same machine.
 const (
 	benchParts   = 8
 	benchBatch   = 1000
@@ -53,40 +53,43 @@ func benchCount(b *testing.B) int {
 func BenchmarkClientVsBroker(b *testing.B) {
 	n := benchCount(b)
 	ctx := context.Background()
+	w := drivertest.Workload{Messages: n, Size: benchSize, Partitions: benchParts, Batch: benchBatch, Members: benchMembers}
 	var rawProd, cliProd, rawCons, cliCons time.Duration
 	iter := 0
 	for b.Loop() {
-		raw, err := brook.Open(b.TempDir(), nil)
-		if err != nil {
-			b.Fatal(err)
+		raw := func() {
+			br, err := brook.Open(b.TempDir(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer br.Close()
+			if _, err := br.CreateNewTopic("bench", benchParts); err != nil {
+				b.Fatal(err)
+			}
+			rawProd += timed(b, func() error { return rawProduce(br, n) })
+			rawCons += timed(b, func() error { return rawConsume(ctx, br, n) })
 		}
-		c, err := pubsub.Open(ctx, "brook://"+b.TempDir())
-		if err != nil {
-			b.Fatal(err)
+		client := func() {
+			c, err := pubsub.Open(ctx, "brook://"+b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			res, err := w.Run(ctx, c, "bench", "client")
+			if err != nil {
+				b.Fatal(err)
+			}
+			cliProd += res.Produce
+			cliCons += res.Consume
 		}
-		if _, err := raw.CreateNewTopic("bench", benchParts); err != nil {
-			b.Fatal(err)
+		if iter%2 == 0 { // alternate which goes first: the second meets the first's writeback
+			raw()
+			client()
+		} else {
+			client()
+			raw()
 		}
-		if err := c.CreateTopic(ctx, "bench", benchParts); err != nil {
-			b.Fatal(err)
-		}
-		produce := []func(){
-			func() { rawProd += timed(b, func() error { return rawProduce(raw, n) }) },
-			func() { cliProd += timed(b, func() error { return clientProduce(ctx, c, n) }) },
-		}
-		consume := []func(){
-			func() { rawCons += timed(b, func() error { return rawConsume(ctx, raw, n) }) },
-			func() { cliCons += timed(b, func() error { return clientConsume(ctx, c, n) }) },
-		}
-		first := iter % 2 // alternate which goes first: the second meets the first's writeback
 		iter++
-		produce[first]()
-		produce[1-first]()
-		consume[first]()
-		consume[1-first]()
-		if err := errors.Join(c.Close(), raw.Close()); err != nil {
-			b.Fatal(err)
-		}
 	}
 	total := float64(n * b.N)
 	b.ReportMetric(total/rawProd.Seconds(), "produce-broker-msgs/s")
@@ -149,12 +152,6 @@ func rawProduce(br *brook.Broker, n int) error {
 	})
 }
 
-func clientProduce(ctx context.Context, c *pubsub.Client, n int) error {
-	return perPartition(n, func(part, count int) error {
-		return publishSlices(part, count, func(m []*brook.Message) error { return c.Publish(ctx, "bench", m...) })
-	})
-}
-
 // countdown is a handler that closes done once n messages were handled.
 type countdown struct {
 	left atomic.Int64
@@ -202,30 +199,6 @@ func rawConsume(ctx context.Context, br *brook.Broker, n int) error {
 	wg.Wait()
 	for _, c := range consumers {
 		errs = append(errs, c.Close())
-	}
-	return errors.Join(append(errs, err)...)
-}
-
-func clientConsume(ctx context.Context, c *pubsub.Client, n int) error {
-	cd := newCountdown(n)
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	errs := make([]error, benchMembers)
-	subs := make([]*pubsub.Subscription, benchMembers)
-	for i := range benchMembers {
-		s, err := c.Subscribe(ctx, "client", []string{"bench"}, pubsub.SubscribeOptions{})
-		if err != nil {
-			cancel()
-			return err
-		}
-		subs[i] = s
-		wg.Go(func() { errs[i] = s.Run(ctx, cd.handle) })
-	}
-	err := cd.wait()
-	cancel()
-	wg.Wait()
-	for _, s := range subs {
-		errs = append(errs, s.Close())
 	}
 	return errors.Join(append(errs, err)...)
 }
