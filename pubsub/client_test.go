@@ -189,3 +189,29 @@ func TestNewEmbeddedLeavesBrokerOpen(t *testing.T) {
 	require.NoError(t, err, "the broker is still open")
 	assert.Equal(t, "v", string(msgs[0].Value))
 }
+
+// Receive is built on Run: the handler of the message in hand does not
+// return until the next Receive (or Close), so it is not committed before.
+func TestReceiveCommitsThePreviousOne(t *testing.T) {
+	c := memClient(t, "t")
+	ctx := t.Context()
+	for _, v := range []string{"a", "b", "c"} {
+		require.NoError(t, c.Send(ctx, "t", []byte(v)))
+	}
+	var b *brook.Broker
+	require.True(t, c.As(&b))
+	committed := func() int64 {
+		st, err := b.GroupStats("g")
+		require.NoError(t, err)
+		require.Len(t, st.Partitions, 1)
+		return st.Partitions[0].Committed
+	}
+	s, err := c.Subscribe(ctx, "g", []string{"t"}, pubsub.SubscribeOptions{})
+	require.NoError(t, err)
+	m, err := s.Receive(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "a", string(m.Value))
+	assert.Equal(t, int64(0), committed(), "the message in hand is not committed")
+	require.NoError(t, s.Close())
+	assert.Equal(t, int64(1), committed(), "Close counts the message in hand as processed, and only it")
+}
