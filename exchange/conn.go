@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/brookmq/brook"
 	"github.com/brookmq/brook/pubsub"
@@ -25,12 +27,22 @@ type Conn struct {
 	consumers map[string]map[*consumer]bool
 	closed    bool
 	tooBig    bool // the state is too large to snapshot
+	slack     time.Duration
+	syncedAt  time.Time // when the latest Sync of a consumer started
+	flight    *flight   // the consumers' Sync in flight
 
 	tail     *pubsub.Subscription
 	tailDone chan struct{} // closed when the tail's Run returned
 	tailErr  error         // why, once tailDone is closed
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
+
+	// What consumers read and what they delivered, for the read
+	// amplification of BenchmarkDirectFanIn.
+	reads, delivered atomic.Int64
+	// gate, when set, holds the tail before each record: tests use it to
+	// stand for a tail that lags.
+	gate atomic.Pointer[chan struct{}]
 }
 
 // consumer is one running Consume, which QueueDelete and Close stop.
@@ -70,6 +82,11 @@ func Open(ctx context.Context, c *pubsub.Client) (*Conn, error) {
 		qopts: map[string]QueueOptions{}, consumers: map[string]map[*consumer]bool{},
 		tail: sub, tailDone: make(chan struct{}),
 	}
+	conn.slack = slackRemote
+	var b *brook.Broker
+	if c.As(&b) {
+		conn.slack = slackEmbedded
+	}
 	go conn.runTail()
 	if err := conn.Sync(ctx); err != nil {
 		conn.Close()
@@ -99,7 +116,14 @@ func createMetaTopic(ctx context.Context, c *pubsub.Client) error {
 
 // runTail applies the declarations log, record by record, until Close.
 func (c *Conn) runTail() {
-	err := c.tail.Run(context.Background(), func(_ context.Context, m *brook.Message) error {
+	err := c.tail.Run(context.Background(), func(ctx context.Context, m *brook.Message) error {
+		if g := c.gate.Load(); g != nil {
+			select {
+			case <-*g:
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		c.mu.Lock()
 		c.rep.apply(m.Offset, m.Value)
 		close(c.changed)

@@ -5,15 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/brookmq/brook"
 )
-
-// clockSlack is how much older than the last Sync a message must be for a
-// consumer to trust its view of the bindings without syncing again: it
-// covers clock skew between the process that published and this one.
-const clockSlack = time.Second
 
 // Consume delivers the messages of queue to h until ctx ends or the Conn is
 // closed (then it returns nil). It joins the queue's consumer group
@@ -117,28 +111,18 @@ func (c *Conn) watch(ctx context.Context, queue string, topics []string, ch chan
 // declarations, so that a binding made before the message was published is
 // seen.
 func (c *Conn) filter(queue string, h brook.Handler) brook.Handler {
-	var synced time.Time // when the last Sync started; one per handler goroutine is not needed: this is per Consume
 	return func(ctx context.Context, m *brook.Message) error {
-		c.mu.Lock()
-		last := synced
-		c.mu.Unlock()
-		if !m.Timestamp.Before(last.Add(-clockSlack)) {
-			start := time.Now()
-			if err := c.Sync(ctx); err != nil {
-				return err
-			}
-			c.mu.Lock()
-			if start.After(synced) {
-				synced = start
-			}
-			c.mu.Unlock()
+		if err := c.cover(ctx, m); err != nil {
+			return err
 		}
+		c.reads.Add(1)
 		exchange, ok := exchangeOf(m.Topic)
 		var take bool
 		c.view(func(s *state) { take = ok && s.matches(queue, exchange, RoutingKey(m), m.Partition, m.Offset) })
 		if !take {
 			return nil
 		}
+		c.delivered.Add(1)
 		return h(ctx, m)
 	}
 }

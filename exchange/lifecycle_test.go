@@ -401,3 +401,51 @@ func TestOpenUnsupported(t *testing.T) {
 	_, err = Open(t.Context(), c)
 	assert.ErrorIs(t, err, errors.ErrUnsupported)
 }
+
+// A binding made by another Conn (another process) just before a publish
+// is seen by a consumer that was already running: it syncs before judging
+// a message newer than its view.
+func TestLiveBindFromAnotherConn(t *testing.T) {
+	eachBackend(t, func(t *testing.T, c *pubsub.Client) {
+		ctx := t.Context()
+		a, b := openConn(t, c), openConn(t, c)
+		require.NoError(t, a.ExchangeDeclare(ctx, "d", Direct, ExchangeOptions{}))
+		declareQueue(t, a, "q", [2]string{"d", "first"})
+		r := consume(t, a, "q")
+		require.NoError(t, b.Sync(ctx))
+		for i := range 20 {
+			key := fmt.Sprintf("k%d", i)
+			require.NoError(t, b.QueueBind(ctx, "q", key, "d"))
+			publish(t, b, "d", key, key)
+		}
+		got := r.waitCount(t, 20)
+		assert.Len(t, got, 20)
+		assert.Equal(t, "k19", got[19])
+	})
+}
+
+// A consumer whose view lags (its tail is held) does not skip a message
+// published after a binding it has not read yet: it waits for the Sync.
+func TestConsumerWaitsForLaggingView(t *testing.T) {
+	c := openClient(t, "mem://")
+	ctx := t.Context()
+	a, b := openConn(t, c), openConn(t, c)
+	require.NoError(t, a.ExchangeDeclare(ctx, "d", Direct, ExchangeOptions{}))
+	declareQueue(t, a, "q", [2]string{"d", "first"})
+	r := consume(t, a, "q")
+	publish(t, a, "d", "first", "first")
+	r.waitLast(t, "first")
+
+	hold := make(chan struct{})
+	a.gate.Store(&hold)
+	require.NoError(t, b.Sync(ctx))
+	require.NoError(t, b.QueueBind(ctx, "q", "late", "d"))
+	publish(t, b, "d", "late", "late")
+	require.Eventually(t, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.flight != nil
+	}, waitFor, time.Millisecond, "the consumer syncs before judging the message")
+	close(hold)
+	assert.Equal(t, []string{"first", "late"}, r.waitLast(t, "late"))
+}
