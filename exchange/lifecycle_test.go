@@ -449,3 +449,41 @@ func TestConsumerWaitsForLaggingView(t *testing.T) {
 	close(hold)
 	assert.Equal(t, []string{"first", "late"}, r.waitLast(t, "late"))
 }
+
+// A failing handler stops Consume with the *brook.HandlerError, as
+// pubsub's default policy says; SkipOnError goes on past the message.
+func TestHandlerErrors(t *testing.T) {
+	c := openClient(t, "mem://")
+	ctx := t.Context()
+	conn := openConn(t, c)
+	boom := errors.New("boom")
+	require.NoError(t, conn.QueueDeclare(ctx, "strict", QueueOptions{Consumer: pubsub.SubscribeOptions{MaxAttempts: 1}}))
+	publish(t, conn, "", "strict", "m")
+	err := conn.Consume(ctx, "strict", "c", func(context.Context, *brook.Message) error { return boom })
+	var herr *brook.HandlerError
+	require.ErrorAs(t, err, &herr)
+	assert.ErrorIs(t, err, boom)
+
+	require.NoError(t, conn.QueueDeclare(ctx, "lenient", QueueOptions{Consumer: pubsub.SubscribeOptions{
+		MaxAttempts: 1, ErrorPolicy: brook.SkipOnError}}))
+	publish(t, conn, "", "lenient", "bad")
+	publish(t, conn, "", "lenient", "good")
+	got := make(chan string, 2)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_ = conn.Consume(cctx, "lenient", "c", func(_ context.Context, m *brook.Message) error {
+			if string(m.Value) == "bad" {
+				return boom
+			}
+			got <- string(m.Value)
+			return nil
+		})
+	}()
+	select {
+	case v := <-got:
+		assert.Equal(t, "good", v)
+	case <-time.After(waitFor):
+		t.Fatal("the message after the failed one was not delivered")
+	}
+}
