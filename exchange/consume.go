@@ -74,7 +74,9 @@ func (c *Conn) consume(ctx context.Context, queue string, h brook.Handler) error
 			<-runDone
 			return err
 		}
-		if err := <-runDone; err != nil {
+		// Closed for the new topics: a Run that had not started yet
+		// returns brook.ErrClosed, which is not a failure.
+		if err := <-runDone; err != nil && !errors.Is(err, brook.ErrClosed) {
 			return err
 		}
 	}
