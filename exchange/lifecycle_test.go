@@ -487,3 +487,39 @@ func TestHandlerErrors(t *testing.T) {
 		t.Fatal("the message after the failed one was not delivered")
 	}
 }
+
+// With retention on the declarations topic, the records that snapshots
+// replaced are dropped, and a new Conn rebuilds the same state from what is
+// left.
+func TestRetentionKeepsLatestSnapshot(t *testing.T) {
+	b, err := brook.Open(t.TempDir(), &brook.Options{Sync: brook.SyncNever, SegmentSize: 16 << 10, RetentionCheckInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	_, err = b.CreateTopic(metaTopic, brook.TopicConfig{Partitions: 1, RetentionBytes: 64 << 10})
+	require.NoError(t, err)
+	c := pubsub.NewClient(pubsub.NewEmbedded(b), pubsub.Options{})
+	t.Cleanup(func() { c.Close() })
+	ctx := t.Context()
+	conn := openConn(t, c)
+	require.NoError(t, conn.ExchangeDeclare(ctx, "d", Direct, ExchangeOptions{}))
+	declareQueue(t, conn, "kept", [2]string{"d", "k"})
+	for i := range 1500 {
+		q := fmt.Sprintf("tmp%d", i%5)
+		require.NoError(t, conn.QueueDeclare(ctx, q, QueueOptions{}))
+		require.NoError(t, conn.QueueDelete(ctx, q))
+	}
+	topic, err := b.Topic(metaTopic)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return topic.Stats().Partitions[0].FirstOffset > 0 }, waitFor, 5*time.Millisecond,
+		"retention dropped the oldest segments")
+
+	other := openConn(t, c)
+	conn.mu.Lock()
+	want := conn.rep.st.snapshot()
+	conn.mu.Unlock()
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	assert.Equal(t, want, other.rep.st.snapshot())
+	assert.Zero(t, other.rep.bad)
+	assert.Contains(t, other.rep.st.queues, "kept")
+}
