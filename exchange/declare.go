@@ -217,7 +217,8 @@ func (c *Conn) QueueDelete(ctx context.Context, name string) error {
 
 // Bindings returns the binding windows of queue, oldest first: those that
 // stand (Until nil) and those removed (Until set), which still decide what
-// a consumer that lags delivers. The default exchange's binding is not
+// a consumer that lags delivers; a removed binding during which nothing was
+// published is not kept. The default exchange's binding is not
 // listed. It returns nil for an unknown queue. The result is a copy.
 func (c *Conn) Bindings(queue string) []Binding {
 	var b []Binding

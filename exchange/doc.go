@@ -117,8 +117,10 @@
 //     before a message was published is never missed, even across
 //     processes (up to a clock skew of one second).
 //   - Removed bindings are kept, with Until set, since a consumer that lags
-//     still needs them: a queue that is bound and unbound very often grows
-//     its declaration. Delete and declare it again to start afresh.
+//     still needs them (those during which nothing was published are
+//     dropped): a queue that is bound and unbound very often on a busy
+//     exchange grows its declaration. Delete and declare it again to start
+//     afresh.
 //   - A state whose snapshot exceeds 768 KiB (about 5,000 bindings) is not
 //     snapshotted, and the declarations log then grows with every record.
 //   - QueueOptions are per Conn, not durable: each process passes its own.

@@ -97,6 +97,7 @@ func (s *state) apply(r *record) {
 					w.Closed, w.Until = true, slices.Clone(r.Offsets)
 				}
 			}
+			q.dropEmpty()
 		}
 	case opQueueDeclare:
 		if _, ok := s.queues[r.Queue]; !ok {
@@ -114,6 +115,7 @@ func (s *state) apply(r *record) {
 		if q := s.queues[r.Queue]; q != nil {
 			if w := q.open(r.Exchange, r.Key); w != nil {
 				w.Closed, w.Until = true, slices.Clone(r.Offsets)
+				q.dropEmpty()
 			}
 		}
 	}
@@ -127,6 +129,23 @@ func (q *queueState) open(exchange, key string) *window {
 		}
 	}
 	return nil
+}
+
+// dropEmpty forgets the closed windows that hold no offset (nothing was
+// published while they stood), so that bind and unbind cycles on a quiet
+// exchange do not grow the state.
+func (q *queueState) dropEmpty() {
+	q.windows = slices.DeleteFunc(q.windows, func(w window) bool {
+		if !w.Closed || len(w.Until) == 0 {
+			return false
+		}
+		for p, u := range w.Until {
+			if p >= len(w.Since) || u > w.Since[p] {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // matches reports whether queue takes the message of exchange (the default

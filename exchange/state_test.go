@@ -63,6 +63,21 @@ func TestStateWindows(t *testing.T) {
 	assert.Equal(t, []string{"x._default", "x.logs"}, s.topics("q"))
 }
 
+func TestStateDropsEmptyWindows(t *testing.T) {
+	s := newState()
+	s.apply(&record{Op: opExchangeDeclare, Exchange: "e", Kind: Direct, Partitions: 2})
+	s.apply(&record{Op: opQueueDeclare, Queue: "q"})
+	s.apply(&record{Op: opBind, Queue: "q", Exchange: "e", Key: "quiet", Offsets: []int64{4, 7}})
+	s.apply(&record{Op: opUnbind, Queue: "q", Exchange: "e", Key: "quiet", Offsets: []int64{4, 7}})
+	assert.Empty(t, s.bindings("q"), "nothing was published while it stood")
+	s.apply(&record{Op: opBind, Queue: "q", Exchange: "e", Key: "busy", Offsets: []int64{4, 7}})
+	s.apply(&record{Op: opUnbind, Queue: "q", Exchange: "e", Key: "busy", Offsets: []int64{4, 8}})
+	assert.Len(t, s.bindings("q"), 1, "one message on partition 1")
+	s.apply(&record{Op: opBind, Queue: "q", Exchange: "e", Key: "gone", Offsets: []int64{4, 8}})
+	s.apply(&record{Op: opExchangeDelete, Exchange: "e", Offsets: []int64{4, 8}})
+	assert.Len(t, s.bindings("q"), 1, "ExchangeDelete drops the empty window too")
+}
+
 func TestStateKinds(t *testing.T) {
 	s := newState()
 	for _, e := range []exchangeDecl{{"d", Direct, 1}, {"f", Fanout, 1}, {"t", Topic, 1}} {
