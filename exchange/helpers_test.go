@@ -10,6 +10,7 @@ import (
 	"github.com/brookmq/brook"
 	"github.com/brookmq/brook/pubsub"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 const waitFor = 10 * time.Second
@@ -172,3 +173,7 @@ func declareQueue(t *testing.T, conn *Conn, queue string, bindings ...[2]string)
 		require.NoError(t, conn.QueueBind(t.Context(), queue, b[1], b[0]), fmt.Sprint(b))
 	}
 }
+
+// TestMain checks that every test leaves no goroutine behind: each Conn,
+// Consume and client the tests open is closed by its cleanup.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
