@@ -50,7 +50,7 @@ func TestRunTinyConfigReportsEveryRow(t *testing.T) {
 	for i, r := range rep.Rows {
 		ids[i] = r.ID
 	}
-	assert.Equal(t, []string{"C1", "C2", "C2e", "C3", "1", "1b", "2a", "2b", "3", "3b", "4", "5a", "5b", "6", "7", "8a", "8b", "8c", "8d"}, ids)
+	assert.Equal(t, []string{"C1", "C2", "C1e", "C2e", "C3", "1", "1b", "2a", "2b", "3", "3b", "4", "5a", "5b", "6", "7", "8a", "8b", "8c", "8d"}, ids)
 	for _, r := range rep.Rows {
 		assert.Greater(t, r.Median, 0.0, "row %s %q", r.ID, r.Name)
 		assert.Len(t, r.Samples, 1, "row %s", r.ID)
