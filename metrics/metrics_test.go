@@ -223,3 +223,16 @@ brook_group_members{group="audit-readers"} 0
 brook_group_members{group="billing"} 1
 `), "brook_group_members"))
 }
+
+// A nil *Observer in brook.Options is a non-nil interface: it must observe
+// nothing rather than panic.
+func TestNilObserver(t *testing.T) {
+	var obs *metrics.Observer
+	b, err := brook.Open(t.TempDir(), &brook.Options{Observer: obs})
+	require.NoError(t, err)
+	defer b.Close()
+	_, err = b.CreateNewTopic("t", 1)
+	require.NoError(t, err)
+	assert.NoError(t, b.CreateProducer("p").Publish("t", brook.CreateMessage("t", []byte("x"), 0)))
+	assert.NotPanics(t, func() { obs.ObserveConsume("g", "t", 0, 1) })
+}

@@ -20,7 +20,8 @@ type ObserverOptions struct {
 // Prometheus counters and histograms; it is also the prometheus.Collector
 // that exports them. Set it in brook.Options.Observer when opening the
 // broker and register it next to the broker's Collector. It is safe for
-// concurrent use.
+// concurrent use. A nil *Observer observes nothing, so that a program can
+// pass one it did not create to brook.Options.Observer.
 type Observer struct {
 	produced, producedBytes, consumed *prometheus.CounterVec
 	appendDur, fsyncDur               *prometheus.HistogramVec
@@ -57,6 +58,9 @@ func NewObserver(o *ObserverOptions) *Observer {
 // ObserveAppend counts a group commit's messages and bytes and records its
 // duration. It implements brook.Observer.
 func (o *Observer) ObserveAppend(topic string, partition, records, bytes int, d time.Duration) {
+	if o == nil {
+		return
+	}
 	p := strconv.Itoa(partition)
 	o.produced.WithLabelValues(topic, p).Add(float64(records))
 	o.producedBytes.WithLabelValues(topic, p).Add(float64(bytes))
@@ -65,11 +69,17 @@ func (o *Observer) ObserveAppend(topic string, partition, records, bytes int, d 
 
 // ObserveSync records an fsync's duration. It implements brook.Observer.
 func (o *Observer) ObserveSync(topic string, _ int, d time.Duration) {
+	if o == nil {
+		return
+	}
 	o.fsyncDur.WithLabelValues(topic).Observe(d.Seconds())
 }
 
 // ObserveConsume counts handled messages. It implements brook.Observer.
 func (o *Observer) ObserveConsume(group, topic string, partition, messages int) {
+	if o == nil {
+		return
+	}
 	o.consumed.WithLabelValues(group, topic, strconv.Itoa(partition)).Add(float64(messages))
 }
 
