@@ -19,6 +19,7 @@ type Info struct {
 	APIVersion            int     `json:"api_version"`
 	ReadOnly              bool    `json:"read_only"`
 	SampleIntervalSeconds float64 `json:"sample_interval_seconds"`
+	RefreshSeconds        float64 `json:"refresh_seconds"` // how often the console page refreshes
 }
 
 // Topic is one topic with its partitions.
@@ -146,7 +147,8 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 func (h *Handler) info(*http.Request) (any, error) { return h.infoValue(), nil }
 
 func (h *Handler) infoValue() Info {
-	return Info{APIVersion: APIVersion, ReadOnly: !h.o.AllowWrites, SampleIntervalSeconds: h.o.SampleInterval.Seconds()}
+	return Info{APIVersion: APIVersion, ReadOnly: !h.o.AllowWrites, SampleIntervalSeconds: h.o.SampleInterval.Seconds(),
+		RefreshSeconds: h.o.Refresh.Seconds()}
 }
 
 func (h *Handler) overview(*http.Request) (any, error) {

@@ -42,6 +42,10 @@ type Options struct {
 	// the history chart. Default: 5s.
 	SampleInterval time.Duration
 
+	// Refresh is how often the console page reloads what it shows.
+	// Default: 2s.
+	Refresh time.Duration
+
 	// History is how far back the lag history reaches. Default: 10 minutes.
 	History time.Duration
 
@@ -65,6 +69,9 @@ type Handler struct {
 func NewHandler(b *brook.Broker, o Options) *Handler {
 	if o.SampleInterval <= 0 {
 		o.SampleInterval = 5 * time.Second
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = 2 * time.Second
 	}
 	if o.History <= 0 {
 		o.History = 10 * time.Minute

@@ -98,7 +98,7 @@ func TestEndpointsShapes(t *testing.T) {
 	code, body := f.do(t, "GET", "/api/info", "")
 	require.Equal(t, http.StatusOK, code)
 	info := decode[console.Info](t, body)
-	assert.Equal(t, console.Info{APIVersion: 1, ReadOnly: true, SampleIntervalSeconds: 5}, info)
+	assert.Equal(t, console.Info{APIVersion: 1, ReadOnly: true, SampleIntervalSeconds: 5, RefreshSeconds: 2}, info)
 
 	code, body = f.do(t, "GET", "/api/topics", "")
 	require.Equal(t, http.StatusOK, code)

@@ -2,7 +2,8 @@
 // no build step; every value from the broker goes in through textContent.
 "use strict";
 
-const REFRESH_MS = 2000;
+let refreshMs = 2000; // until /api/info says otherwise
+let timer = null;
 const COLORS = ["#1f6feb", "#d9480f", "#2f9e44", "#ae3ec9", "#e67700", "#0c8599", "#c2255c", "#5c940d"];
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -52,8 +53,8 @@ function renderGroups(groups, info) {
   if (groups.length === 0) { box.replaceChildren(el("p", { class: "empty" }, "no consumer groups")); return; }
   box.replaceChildren(...groups.map((g) => {
     const head = el("div", { class: "group-head" }, el("h3", {}, g.id),
-      el("span", { class: "meta" }, `generation ${g.generation} · ${g.members.length} member(s) · lag `),
-      el("span", { class: "meta group-lag", "data-group": g.id }, num(g.lag)));
+      el("span", { class: "meta" }, `generation ${g.generation} · ${g.members.length} member(s) · lag `,
+        el("span", { class: "group-lag", "data-group": g.id }, num(g.lag))));
     if (!info.read_only) {
       const b = el("button", { class: "danger", type: "button" }, "Delete group");
       b.addEventListener("click", () => deleteGroup(g.id));
@@ -73,12 +74,18 @@ function renderGroups(groups, info) {
   }));
 }
 
+function ago(ms) {
+  const s = Math.round(ms / 1000);
+  return s < 120 ? "-" + s + " s" : "-" + Math.round(s / 60) + " min";
+}
+
 function renderChart(history, now) {
   const chart = document.getElementById("chart");
-  const W = 800, H = 220, L = 56, R = 10, T = 10, B = 24;
+  const W = Math.max(300, Math.round(chart.clientWidth || 800)), H = 220, L = 56, R = 10, T = 10, B = 24;
+  chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const samples = history.samples || [];
   const ids = [...new Set(samples.flatMap((s) => Object.keys(s.lag)))].sort();
-  const span = Math.max(60000, samples.length ? now - samples[0].time : 0);
+  const span = Math.max(5000 * history.interval_seconds, samples.length ? now - samples[0].time : 0);
   let maxLag = 1;
   for (const s of samples) for (const v of Object.values(s.lag)) maxLag = Math.max(maxLag, v);
   const x = (t) => L + (W - L - R) * (1 - (now - t) / span);
@@ -88,7 +95,7 @@ function renderChart(history, now) {
     svg("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }),
     svg("text", { x: L - 6, y: T + 10, "text-anchor": "end" }, num(maxLag)),
     svg("text", { x: L - 6, y: H - B, "text-anchor": "end" }, "0"),
-    svg("text", { x: L, y: H - 6 }, "-" + Math.round(span / 60000) + " min"),
+    svg("text", { x: L, y: H - 6 }, ago(span)),
     svg("text", { x: W - R, y: H - 6, "text-anchor": "end" }, "now"),
   ];
   ids.forEach((id, i) => {
@@ -128,6 +135,7 @@ async function refresh() {
       return;
     }
     const ov = await r.json();
+    schedule(Math.max(100, ov.info.refresh_seconds * 1000));
     const mode = document.getElementById("mode");
     mode.textContent = ov.info.read_only ? "read-only" : "writes enabled";
     mode.classList.toggle("rw", !ov.info.read_only);
@@ -140,5 +148,12 @@ async function refresh() {
   }
 }
 
+function schedule(ms) {
+  if (timer !== null && ms === refreshMs) return;
+  refreshMs = ms;
+  clearInterval(timer);
+  timer = setInterval(refresh, refreshMs);
+}
+
 refresh();
-setInterval(refresh, REFRESH_MS);
+schedule(refreshMs);
