@@ -74,17 +74,24 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// startConsole serves the console of b on c.addr in a goroutine and
-// returns the address it listens on (the port chosen when c.addr asks for
-// port 0) and stop, which shuts the server down gracefully within ctx,
-// stops the console's lag sampler and waits for both. obs, when not nil,
-// is the metrics.Observer the broker was opened with: /metrics then
-// includes its counters and latency histograms. Errors of the server after
-// it started go to logger.
-func startConsole(b *brook.Broker, c consoleConfig, obs *metrics.Observer, logger *slog.Logger) (string, func(context.Context) error, error) {
+// openServedBroker opens the data directory for brook serve (creating it
+// if needed, as serve does) with obs as its Observer, so that /metrics has
+// the append and fsync latencies and the produce and consume counters.
+func (a *app) openServedBroker(obs *metrics.Observer) (*brook.Broker, error) {
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return brook.Open(a.dataDir(), &brook.Options{Logger: logger, Observer: obs})
+}
+
+// newConsoleServer checks c and returns the console's server, not yet
+// listening, for a caller that runs its own listeners (brook serve's
+// services): it calls Serve(ln), then Shutdown or Close, then release,
+// which stops the console's lag sampler. obs, when not nil, is the
+// metrics.Observer the broker was opened with: /metrics then includes its
+// counters and latency histograms. Errors of the server go to logger.
+func newConsoleServer(b *brook.Broker, c consoleConfig, obs *metrics.Observer, logger *slog.Logger) (srv *http.Server, release func(), err error) {
 	tok, err := c.resolveToken()
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -95,26 +102,36 @@ func startConsole(b *brook.Broker, c consoleConfig, obs *metrics.Observer, logge
 		reg.MustRegister(obs)
 	}
 	h := console.NewHandler(b, console.Options{Token: tok, AllowWrites: c.allowWrites, Gatherer: reg, Logger: logger})
+	srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	return srv, func() { h.Close() }, nil
+}
+
+// startConsole serves the console of b on c.addr in a goroutine and
+// returns the address it listens on (the port chosen when c.addr asks for
+// port 0) and stop, which shuts the server down gracefully within ctx
+// (cutting the connections left when ctx ends), stops the console's lag
+// sampler and waits for both. See newConsoleServer for obs and logger.
+func startConsole(b *brook.Broker, c consoleConfig, obs *metrics.Observer, logger *slog.Logger) (string, func(context.Context) error, error) {
+	srv, release, err := newConsoleServer(b, c, obs, logger)
+	if err != nil {
+		return "", nil, err
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		h.Close()
+		release()
 		return "", nil, fmt.Errorf("console: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("brook: console stopped", "addr", ln.Addr().String(), "err", err)
-		}
-	}()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
 	stop := func(ctx context.Context) error {
 		err := srv.Shutdown(ctx)
 		if err != nil {
 			err = errors.Join(err, srv.Close())
 		}
-		<-done
-		h.Close()
+		if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		release()
 		return err
 	}
 	return ln.Addr().String(), stop, nil

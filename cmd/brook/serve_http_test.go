@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -111,4 +112,32 @@ func TestConsoleFlags(t *testing.T) {
 	addConsoleFlags(cmd, &c)
 	require.NoError(t, cmd.ParseFlags([]string{"--http", "127.0.0.1:8080", "--http-token-file", "/run/tok", "--http-allow-writes"}))
 	assert.Equal(t, consoleConfig{addr: "127.0.0.1:8080", tokenFile: "/run/tok", allowWrites: true}, c)
+}
+
+// brook serve's way: open the directory with an Observer, build the
+// server, run it on its own listener, shut it down.
+func TestConsoleServerOnOwnListener(t *testing.T) {
+	dir := newTopic(t, "t", "1")
+	mustRun(t, dir, "a\nb\n", "produce", "t", "-p", "0")
+	a := &app{dir: dir, stderr: io.Discard}
+	obs := metrics.NewObserver(nil)
+	b, err := a.openServedBroker(obs)
+	require.NoError(t, err)
+	defer b.Close()
+	srv, release, err := newConsoleServer(b, consoleConfig{addr: "127.0.0.1:0"}, obs, nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	require.NoError(t, b.CreateProducer("p").Publish("t", brook.CreateMessage("t", []byte("c"), 0)))
+	code, body := get(t, "http://"+ln.Addr().String()+"/metrics", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `brook_partition_next_offset{partition="0",topic="t"} 3`)
+	assert.Contains(t, body, `brook_produced_messages_total{partition="0",topic="t"} 1`, "the Observer counts from the open")
+
+	require.NoError(t, srv.Shutdown(context.Background()))
+	assert.ErrorIs(t, <-served, http.ErrServerClosed)
+	release()
 }
