@@ -207,6 +207,14 @@ func TestMetricsLagGrows(t *testing.T) {
 	require.EqualValues(t, 0, msg.Offset)
 	require.NoError(t, c.Close()) // commits offset 1
 
+	assert.NoError(t, testutil.GatherAndCompare(f.reg, strings.NewReader(`
+# HELP brook_consumed_messages_total Messages of the partition handled by the group's consumers.
+# TYPE brook_consumed_messages_total counter
+brook_consumed_messages_total{group="audit-readers",partition="0",topic="audit"} 1
+brook_consumed_messages_total{group="billing",partition="0",topic="orders"} 3
+brook_consumed_messages_total{group="billing",partition="1",topic="orders"} 2
+`), "brook_consumed_messages_total"), "Poll counts a message once the consumer moves past it")
+
 	col := metrics.NewCollector(f.b)
 	expected := `
 # HELP brook_group_lag Messages of the partition the group has not yet committed.
