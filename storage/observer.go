@@ -5,8 +5,9 @@ import "time"
 // Observer receives the latencies of a log's writes, for metrics. A Log
 // calls it from whichever goroutine committed (the writer, or an Append
 // committing its own batch), after releasing its locks, so an Observer may
-// take its own locks; it should still return quickly, since the next group
-// commit waits for it. Calls for one Log never overlap. Options.Observer
+// take its own locks; it should still return quickly, since the goroutine
+// that committed waits for it. Calls can come from several goroutines at
+// once, so an Observer must be safe for concurrent use. Options.Observer
 // nil (the default) costs nothing: no clock is read for it.
 type Observer interface {
 	// ObserveAppend reports one group commit: the records and encoded bytes
