@@ -5,14 +5,16 @@ import "time"
 // Observer receives the latencies of a log's writes, for metrics. A Log
 // calls it from whichever goroutine committed (the writer, or an Append
 // committing its own batch), after releasing its locks, so an Observer may
-// take its own locks; it should still return quickly, since the goroutine
-// that committed waits for it. Calls can come from several goroutines at
-// once, so an Observer must be safe for concurrent use. Options.Observer
-// nil (the default) costs nothing: no clock is read for it.
+// take its own locks. It is called before the commit's appenders are
+// acknowledged (so when Append returns, its commit has been reported) and
+// must return quickly. Calls can come from several goroutines at once, so
+// an Observer must be safe for concurrent use. A nil Options.Observer (the
+// default) costs nothing: no clock is read for it.
 type Observer interface {
-	// ObserveAppend reports one group commit: the records and encoded bytes
-	// it wrote as they take room on disk (what Size counts), and how long the write took, including the fsync under
-	// SyncAlways. Commits that fail are not reported.
+	// ObserveAppend reports one group commit: the records it wrote, their
+	// bytes as they take room on disk (what Size counts), and how long the
+	// write took, including the fsync under SyncAlways. Commits that fail
+	// are not reported.
 	ObserveAppend(records, bytes int, d time.Duration)
 
 	// ObserveSync reports one successful fsync of the log (the per-commit
