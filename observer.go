@@ -18,7 +18,9 @@ import (
 type Observer interface {
 	// ObserveAppend reports one group commit of a partition: the records
 	// and bytes (as counted in PartitionStats.Bytes) it wrote, and how long
-	// the write took, including the fsync under SyncAlways.
+	// the write took, including the fsync under SyncAlways. It runs before
+	// the commit's publishers are acknowledged: when Publish returns, its
+	// commit has been reported.
 	ObserveAppend(topic string, partition, records, bytes int, d time.Duration)
 
 	// ObserveSync reports one fsync of a partition and how long it took.
@@ -26,6 +28,8 @@ type Observer interface {
 
 	// ObserveConsume reports messages of a partition handled by a consumer
 	// of group: Run's handler returned for them, or Poll moved past them.
+	// It is called once per fetched batch (up to
+	// ConsumerOptions.FetchMaxRecords messages), when the batch is done.
 	ObserveConsume(group, topic string, partition, messages int)
 }
 
