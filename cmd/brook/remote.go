@@ -80,10 +80,19 @@ func newRemote(server, token string) (*remote, error) {
 	return &remote{base: strings.TrimSuffix(base, "/"), token: token, client: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
-// get decodes the JSON answer of GET path into v, mapping the API's 404s
-// to notFound and its other errors to errors that say what to do.
+// get decodes the JSON answer of GET path into v; a 404 is notFound.
 func (r *remote) get(ctx context.Context, path string, notFound error, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
+	var answers map[int]error
+	if notFound != nil {
+		answers = map[int]error{http.StatusNotFound: notFound}
+	}
+	return r.do(ctx, http.MethodGet, path, answers, v)
+}
+
+// do sends a request and decodes its JSON answer into v. A status in
+// answers returns that error; the others give errors that say what to do.
+func (r *remote) do(ctx context.Context, method, path string, answers map[int]error, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, nil)
 	if err != nil {
 		return err
 	}
@@ -104,10 +113,10 @@ func (r *remote) get(ctx context.Context, path string, notFound error, v any) er
 			Error string `json:"error"`
 		}
 		_ = json.Unmarshal(body, &e)
-		switch {
-		case resp.StatusCode == http.StatusNotFound && notFound != nil:
-			return notFound
-		case resp.StatusCode == http.StatusUnauthorized:
+		if err, ok := answers[resp.StatusCode]; ok {
+			return err
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
 			return hinted(fmt.Errorf("server %s refused the token: %s", r.base, e.Error), "pass --server-token or set BROOK_SERVER_TOKEN")
 		}
 		return fmt.Errorf("server %s: %s: %s", r.base, resp.Status, e.Error)
@@ -193,4 +202,4 @@ func syncPolicyOf(name string) brook.SyncPolicy {
 
 // errServerOnlyReads refuses --server on a command that needs the
 // directory.
-var errServerOnlyReads = errors.New("--server works with topics list, topics describe, groups list and groups describe only")
+var errServerOnlyReads = errors.New("--server works with topics list, topics describe, groups list, groups describe and groups delete only")

@@ -14,15 +14,23 @@ import (
 // end of the test. It returns the console's address.
 func serveDir(t *testing.T, dir, token string) string {
 	t.Helper()
+	addr, _ := serveDirWith(t, dir, consoleConfig{addr: "127.0.0.1:0", token: token})
+	return addr
+}
+
+// serveDirWith is serveDir with a console configuration; it also returns
+// the broker.
+func serveDirWith(t *testing.T, dir string, cfg consoleConfig) (string, *brook.Broker) {
+	t.Helper()
 	b, err := brook.Open(dir, nil)
 	require.NoError(t, err)
-	addr, stop, err := startConsole(b, consoleConfig{addr: "127.0.0.1:0", token: token}, nil, nil)
+	addr, stop, err := startConsole(b, cfg, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		assert.NoError(t, stop(context.Background()))
 		assert.NoError(t, b.Close())
 	})
-	return addr
+	return addr, b
 }
 
 // The read-only commands print the same through --server as on the
@@ -81,10 +89,53 @@ func TestServerErrors(t *testing.T) {
 	assert.Equal(t, exitUsage, r.code, "--server is for reading only")
 	assert.Contains(t, r.stderr, "--server works with")
 
+	r = brookCmd(t, other, "--server", addr, "groups", "delete", "g")
+	assert.Equal(t, exitError, r.code, "the server is read-only")
+	assert.Contains(t, r.stderr, "--http-allow-writes")
+
 	r = brookCmd(t, other, "--server", "ftp://x", "topics", "list")
 	assert.Equal(t, exitUsage, r.code)
 
 	r = brookCmd(t, other, "--server", "127.0.0.1:1", "topics", "list")
 	assert.Equal(t, exitError, r.code, "nothing listens there")
 	assert.Contains(t, r.stderr, "brook serve --http")
+}
+
+func TestGroupsDelete(t *testing.T) {
+	dir := newTopic(t, "t", "1")
+	mustRun(t, dir, "a\nb\n", "produce", "t", "-p", "0")
+	mustRun(t, dir, "", "consume", "t", "--group", "g1", "--count", "1", "--format", `%v\n`)
+	mustRun(t, dir, "", "consume", "t", "--group", "g2", "--count", "1", "--format", `%v\n`)
+
+	r := mustRun(t, dir, "", "groups", "delete", "g1", "--json")
+	var out map[string]string
+	decode(t, r.stdout, &out)
+	assert.Equal(t, map[string]string{"deleted": "g1"}, out)
+	r = brookCmd(t, dir, "groups", "describe", "g1")
+	assert.Equal(t, exitError, r.code)
+	r = brookCmd(t, dir, "groups", "delete", "nope")
+	assert.Equal(t, exitError, r.code)
+	assert.Contains(t, r.stderr, "brook groups list")
+
+	// Through a server that allows writes: g2 goes; a group with a live
+	// member is refused.
+	addr, b := serveDirWith(t, dir, consoleConfig{addr: "127.0.0.1:0", allowWrites: true})
+	other := t.TempDir()
+	r = mustRun(t, other, "", "--server", addr, "groups", "delete", "g2")
+	assert.Equal(t, "Deleted group \"g2\".\n", r.stdout)
+	_, err := b.GroupStats("g2")
+	assert.ErrorIs(t, err, brook.ErrUnknownGroup)
+
+	c := b.CreateConsumer("live", "g3")
+	require.NoError(t, c.Subscribe("t"))
+	_, err = c.Poll(context.Background())
+	require.NoError(t, err)
+	defer c.Close()
+	r = brookCmd(t, other, "--server", addr, "groups", "delete", "g3")
+	assert.Equal(t, exitError, r.code)
+	assert.Contains(t, r.stderr, "active members")
+	assert.Contains(t, r.stderr, "close the group's consumers first")
+	r = brookCmd(t, other, "--server", addr, "groups", "delete", "nope")
+	assert.Equal(t, exitError, r.code)
+	assert.Contains(t, r.stderr, "unknown group")
 }
