@@ -113,6 +113,11 @@ type Options struct {
 	// Default: none; the library prints nothing by itself.
 	Logger *slog.Logger
 
+	// Observer receives append, fsync and consume measurements as they
+	// happen (see Observer; package metrics provides one). Default: nil,
+	// nothing is measured.
+	Observer Observer
+
 	// fs replaces the partitions' file system; the package's fault
 	// injection tests set it. Default: the operating system's.
 	fs storage.FS

@@ -172,6 +172,8 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 		return pos, nil
 	}
 	msgs := messagesFromRecords(l.tp.Topic, l.tp.Partition, recs)
+	handled := 0
+	defer func() { l.observe(handled) }()
 	for i := range msgs {
 		if l.stopping() || l.seekTo.Load() >= 0 {
 			break
@@ -182,8 +184,16 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 			return pos, err
 		}
 		pos = m.Offset + 1
+		handled++
 	}
 	return pos, nil
+}
+
+// observe reports n handled messages to the broker's Observer, if any.
+func (l *partLoop) observe(n int) {
+	if o := l.s.c.b.opts.Observer; o != nil && n > 0 {
+		o.ObserveConsume(l.s.c.groupID, l.tp.Topic, l.tp.Partition, n)
+	}
 }
 
 // read reads the next batch at pos into the loop's record slice. The

@@ -248,6 +248,7 @@ func (t *Topic) openPartitions(from, to int) ([]*storage.Log, error) {
 	}
 	logs := make([]*storage.Log, 0, to-from)
 	for p := from; p < to; p++ {
+		so.Observer = t.b.storageObserver(t.name, p)
 		l, err := storage.Open(filepath.Join(t.dir, strconv.Itoa(p)), so)
 		if err != nil {
 			closeLogs(logs)

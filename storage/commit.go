@@ -71,10 +71,12 @@ func (l *Log) run() {
 
 func (l *Log) backgroundSync() {
 	l.walMu.Lock()
-	defer l.walMu.Unlock()
 	if (l.unsynced || l.dirDirty) && l.q.failed() == nil && !l.walClosed {
 		l.syncLocked()
 	}
+	o := l.takeObservation()
+	l.walMu.Unlock()
+	l.report(o)
 }
 
 // commitOnce takes one group commit from the queue, writes it and
@@ -119,7 +121,9 @@ func (l *Log) commitOnce(try bool) bool {
 		g.commits++
 		g.reqs += uint64(n)
 	}
+	o := l.takeObservation()
 	l.walMu.Unlock()
+	l.report(o)
 	for _, r := range reqs { // acknowledge, with no lock held
 		r.ch <- struct{}{}
 	}
@@ -206,9 +210,17 @@ func (l *Log) commit(reqs []*appendReq) {
 		l.spare = blk
 		return
 	}
+	var start time.Time
+	if l.opts.Observer != nil {
+		start = time.Now()
+	}
 	if err := l.writeAndSync(len(blk.buf), l.plan.rolled); err != nil {
 		failAll(reqs, err)
 		return
+	}
+	if l.opts.Observer != nil {
+		l.pending.appended, l.pending.records, l.pending.bytes = true, int(off-next), int(l.plan.bytes)
+		l.pending.appendDur = time.Since(start)
 	}
 	if len(blk.buf) > 2*maxBatchBytes {
 		l.batch = wal.Batch{} // do not keep a huge buffer

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tidwall/wal"
 )
@@ -38,6 +39,7 @@ type Log struct {
 	plan       plan     // reused by the writer
 	spare      *block   // a recycled cache block for the next commit (under walMu)
 	gatherSt   gatherState
+	pending    observation // for opts.Observer (under walMu)
 
 	mu     sync.RWMutex
 	segs   []*segment // oldest first; the last is the tail
@@ -239,19 +241,28 @@ func (l *Log) Dir() string { return l.dir }
 // failing fsync makes the log failed.
 func (l *Log) Sync() error {
 	l.walMu.Lock()
-	defer l.walMu.Unlock()
 	if l.walClosed || l.closing.Load() {
+		l.walMu.Unlock()
 		return ErrClosed
 	}
 	if err := l.q.failed(); err != nil {
+		l.walMu.Unlock()
 		return err
 	}
-	return l.syncLocked()
+	err := l.syncLocked()
+	o := l.takeObservation()
+	l.walMu.Unlock()
+	l.report(o)
+	return err
 }
 
 // syncLocked fsyncs the tail segment and, if a segment was created, the
 // directory. Called with walMu held.
 func (l *Log) syncLocked() error {
+	var start time.Time
+	if l.opts.Observer != nil {
+		start = time.Now()
+	}
 	if err := l.fs.WALSync(l.dir, l.w.Sync); err != nil {
 		return l.fail("sync", err)
 	}
@@ -261,6 +272,9 @@ func (l *Log) syncLocked() error {
 		}
 	}
 	l.unsynced, l.dirDirty = false, false
+	if l.opts.Observer != nil {
+		l.pending.synced, l.pending.syncDur = true, time.Since(start)
+	}
 	return nil
 }
 
@@ -309,7 +323,9 @@ func (l *Log) close() error {
 		errs = append(errs, fmt.Errorf("storage: close wal: %w", err))
 	}
 	l.walClosed = true
+	o := l.takeObservation()
 	l.walMu.Unlock()
+	l.report(o)
 
 	l.retMu.Lock()
 	l.mu.Lock()

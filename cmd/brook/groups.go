@@ -1,14 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/brookmq/brook"
 )
 
 // groupSummary is one line of `groups list`.
@@ -46,32 +45,32 @@ type groupPartitionInfo struct {
 
 // newGroupsCmd builds `brook groups` and its subcommands.
 func newGroupsCmd(a *app) *cobra.Command {
-	return parentCmd("groups", "List and describe consumer groups: committed offsets, lag, members", &cobra.Command{
+	return parentCmd("groups", "List, describe and delete consumer groups: committed offsets, lag, members", &cobra.Command{
 		Use:   "list",
 		Short: "List the consumer groups with their topics and total lag",
 		Args:  args(cobra.NoArgs),
 		RunE: action(func(*cobra.Command, []string) error {
-			return a.withBroker(false, a.groupsList)
+			return a.withSource(a.groupsList)
 		}),
 	}, &cobra.Command{
 		Use:   "describe GROUP",
 		Short: "Show a group's committed offsets and lag per partition, and its members",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: action(func(_ *cobra.Command, args []string) error {
-			return a.withBroker(false, func(b *brook.Broker) error { return a.groupsDescribe(b, args[0]) })
+			return a.withSource(func(src source) error { return a.groupsDescribe(src, args[0]) })
 		}),
-	})
+	}, newGroupsDeleteCmd(a))
 }
 
 // groupsList prints a summary of every group.
-func (a *app) groupsList(b *brook.Broker) error {
-	ids, err := b.Groups()
+func (a *app) groupsList(src source) error {
+	ids, err := src.Groups(a.ctx)
 	if err != nil {
 		return err
 	}
 	out := []groupSummary{}
 	for _, id := range ids {
-		info, err := describeGroup(b, id)
+		info, err := describeGroup(a.ctx, src, id)
 		if err != nil {
 			return err
 		}
@@ -93,8 +92,8 @@ func (a *app) groupsList(b *brook.Broker) error {
 }
 
 // groupsDescribe prints one group.
-func (a *app) groupsDescribe(b *brook.Broker, id string) error {
-	info, err := describeGroup(b, id)
+func (a *app) groupsDescribe(src source, id string) error {
+	info, err := describeGroup(a.ctx, src, id)
 	if err != nil {
 		return err
 	}
@@ -105,8 +104,8 @@ func (a *app) groupsDescribe(b *brook.Broker, id string) error {
 }
 
 // describeGroup takes a snapshot of a group, with each partition's end.
-func describeGroup(b *brook.Broker, id string) (groupInfo, error) {
-	gs, err := b.GroupStats(id)
+func describeGroup(ctx context.Context, src source, id string) (groupInfo, error) {
+	gs, err := src.GroupStats(ctx, id)
 	if err != nil {
 		return groupInfo{}, err
 	}
@@ -118,16 +117,8 @@ func describeGroup(b *brook.Broker, id string) (groupInfo, error) {
 		}
 		info.Members = append(info.Members, mi)
 	}
-	ends := make(map[brook.TopicPartition]int64)
 	for _, p := range gs.Partitions {
-		if _, ok := ends[p.TopicPartition]; !ok {
-			if t, err := b.Topic(p.Topic); err == nil {
-				for _, ps := range t.Stats().Partitions {
-					ends[brook.TopicPartition{Topic: p.Topic, Partition: ps.Partition}] = ps.NextOffset
-				}
-			}
-		}
-		gp := groupPartitionInfo{Topic: p.Topic, Partition: p.Partition, End: ends[p.TopicPartition], Lag: p.Lag, Owner: p.Owner}
+		gp := groupPartitionInfo{Topic: p.Topic, Partition: p.Partition, End: p.End, Lag: p.Lag, Owner: p.Owner}
 		if p.Committed >= 0 {
 			c := p.Committed
 			gp.Committed = &c

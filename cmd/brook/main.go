@@ -54,8 +54,10 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	dir  string // --dir
-	json bool   // --json
+	dir         string // --dir
+	json        bool   // --json
+	server      string // --server: read through a brook serve instead of the directory
+	serverToken string // --server-token, else $BROOK_SERVER_TOKEN
 }
 
 // subcommands returns the constructors of brook's subcommands, in the order
@@ -102,6 +104,10 @@ func newRootCmd(a *app) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.dir, "dir", "",
 		"data directory (default: $BROOK_DATA_DIR, else ./"+brook.DefaultDir+")")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON for scripts instead of a table")
+	root.PersistentFlags().StringVar(&a.server, "server", "",
+		"read through a running brook serve's console (`HOST:PORT` of --http) instead of the directory; read-only commands only")
+	root.PersistentFlags().StringVar(&a.serverToken, "server-token", os.Getenv("BROOK_SERVER_TOKEN"),
+		"bearer token for --server (default: $BROOK_SERVER_TOKEN)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	for _, newCmd := range subcommands() {
 		root.AddCommand(newCmd(a))
@@ -157,6 +163,9 @@ func (a *app) requireDir() error {
 // withBroker opens the broker, calls fn and closes the broker, returning
 // fn's error or else the error of closing.
 func (a *app) withBroker(create bool, fn func(b *brook.Broker) error) error {
+	if a.server != "" {
+		return usageErr(errServerOnlyReads)
+	}
 	b, err := a.openBroker(create)
 	if err != nil {
 		return err

@@ -58,25 +58,21 @@ func newTopicsListCmd(a *app) *cobra.Command {
 		Short: "List the topics with their partitions, messages and size",
 		Args:  args(cobra.NoArgs),
 		RunE: action(func(*cobra.Command, []string) error {
-			return a.withBroker(false, a.topicsList)
+			return a.withSource(a.topicsList)
 		}),
 	}
 }
 
 // topicsList prints every topic's summary.
-func (a *app) topicsList(b *brook.Broker) error {
-	names, err := b.Topics()
+func (a *app) topicsList(src source) error {
+	topics, err := src.TopicStats(a.ctx)
 	if err != nil {
 		return err
 	}
 	out := []topicSummary{}
-	for _, name := range names {
-		t, err := b.Topic(name)
-		if err != nil {
-			return err
-		}
-		s := topicSummary{Name: name}
-		for _, p := range describeTopic(t).Partitions {
+	for _, st := range topics {
+		s := topicSummary{Name: st.Name}
+		for _, p := range topicInfoOf(st).Partitions {
 			s.Partitions++
 			s.Messages += p.Messages
 			s.Bytes += p.Bytes
@@ -97,20 +93,22 @@ func newTopicsDescribeCmd(a *app) *cobra.Command {
 		Short: "Show a topic's configuration and, per partition, its offsets and size",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: action(func(_ *cobra.Command, args []string) error {
-			return a.withBroker(false, func(b *brook.Broker) error {
-				t, err := b.Topic(args[0])
+			return a.withSource(func(src source) error {
+				st, err := src.Topic(a.ctx, args[0])
 				if err != nil {
 					return err
 				}
-				return a.printTopic(describeTopic(t))
+				return a.printTopic(topicInfoOf(st))
 			})
 		}),
 	}
 }
 
 // describeTopic takes a snapshot of t.
-func describeTopic(t *brook.Topic) topicInfo {
-	st := t.Stats()
+func describeTopic(t *brook.Topic) topicInfo { return topicInfoOf(t.Stats()) }
+
+// topicInfoOf is what topics describe prints of a topic's stats.
+func topicInfoOf(st brook.TopicStats) topicInfo {
 	cfg := st.Config
 	info := topicInfo{
 		Name: st.Name,
