@@ -163,7 +163,6 @@ func (t *Trie[V]) Prefix(words []string) int {
 	return len(words)
 }
 
-
 // MatchAll calls fn for every pattern that matches key, each once, in no
 // particular order, until fn returns false.
 func (t *Trie[V]) MatchAll(key string, fn func(pattern string, v V) bool) {
