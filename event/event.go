@@ -51,6 +51,14 @@ type Event struct {
 	// Error is set on a reply whose handler failed; Bus.Request turns it
 	// into a *RemoteError.
 	Error *ErrorInfo `json:"error,omitempty"`
+
+	via via // what Decode read from the headers, for Bus.Reply
+}
+
+// via is what a decoded request's message said about its requester, so
+// that a reply sent later (Bus.Reply) reaches the right bus instance.
+type via struct {
+	instance, seq, traceparent []byte
 }
 
 // AuditEntry is one hop of an event: a publish or a handle.
@@ -138,6 +146,9 @@ func Decode(m *brook.Message) (*Event, error) {
 			e.CorrelationID = string(v)
 		}
 	}
+	e.via.instance, _ = m.Header(HeaderReplyInstance)
+	e.via.seq, _ = m.Header(HeaderReplySeq)
+	e.via.traceparent, _ = m.Header(HeaderTraceparent)
 	if svc, ok := m.Header(HeaderService); ok {
 		e.AuditLog = append(e.AuditLog, publishEntry(string(svc), e.Name, m))
 	}
