@@ -146,6 +146,9 @@ func (b *Bus) publish(ctx context.Context, topic string, e *Event, extra ...broo
 	if e == nil {
 		return brook.ErrNilMessage
 	}
+	if e.Name == "" {
+		return errors.New("event: an event needs a name: no handler could route it")
+	}
 	if e.CorrelationID == "" {
 		if id, ok := CorrelationIDFrom(ctx); ok {
 			e.CorrelationID = id

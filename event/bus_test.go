@@ -429,6 +429,7 @@ func TestNewBusErrors(t *testing.T) {
 	assert.Equal(t, "x", b.Service())
 	assert.Error(t, b.Reply(context.Background(), &Event{Name: "not-a-request"}, &Event{Name: "r"}))
 	assert.ErrorIs(t, b.Publish(context.Background(), "x.replies", nil), brook.ErrNilMessage)
+	assert.ErrorContains(t, b.Publish(context.Background(), "x.replies", &Event{}), "needs a name")
 }
 
 // pendingRequest starts a Request to the topic "void", which nobody
