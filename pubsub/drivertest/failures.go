@@ -96,9 +96,9 @@ func testDeadLetter(t *testing.T, e *env) {
 	e.run(e.subscribe(e.name("dlqreader"), dlq, pubsub.SubscribeOptions{}), dead.handle)
 	sub := e.subscribe(group, topic, failureOptions(brook.DeadLetterOnError))
 	msgs := []*brook.Message{
-		{Value: []byte("ok")},
+		{Value: []byte("ok"), Key: []byte("k")},
 		{Value: []byte("bad"), Key: []byte("k"), Headers: []brook.Header{{Key: "origin", Value: []byte("test")}}},
-		{Value: []byte("after")},
+		{Value: []byte("after"), Key: []byte("k")},
 	}
 	require.NoError(t, e.c.Publish(e.ctx, topic, msgs...))
 	s := newSink()

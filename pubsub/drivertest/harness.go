@@ -96,14 +96,23 @@ func (e *env) run(s *pubsub.Subscription, h brook.Handler) (stop func() error) {
 }
 
 // publish publishes values to topic on partition p (or a placement
-// constant) and returns the messages as Publish left them.
+// constant) and returns the messages as Publish left them. Messages to an
+// explicit partition share one key, so that a backend whose order holds
+// per key (Google Pub/Sub's ordering keys) keeps their order too.
 func (e *env) publish(topic string, p int, values ...string) []*brook.Message {
 	e.t.Helper()
 	msgs := make([]*brook.Message, len(values))
 	for i, v := range values {
 		msgs[i] = &brook.Message{Topic: topic, Partition: p, Value: []byte(v)}
+		if p >= 0 {
+			msgs[i].Key = []byte("order")
+		}
 	}
 	require.NoError(e.t, e.c.Publish(e.ctx, topic, msgs...), "Publish to %s", topic)
+	for _, m := range msgs {
+		assert.GreaterOrEqual(e.t, m.Partition, 0, "Partition set by Publish")
+		assert.False(e.t, m.Timestamp.IsZero(), "Timestamp set by Publish")
+	}
 	return msgs
 }
 
