@@ -25,8 +25,10 @@ type Options struct {
 	// ReplyPartitions is the partition count NewBus creates ReplyTopic with.
 	// Default: 1.
 	ReplyPartitions int
-	// Store receives the replies that came after their Request gave up.
-	// Default: none, they are only counted in BusStats.LateReplies.
+	// Store receives the replies that came after their Request gave up. A
+	// full Store with the Block policy drops them rather than stall the
+	// replies still awaited. Default: none, they are only counted in
+	// BusStats.LateReplies.
 	Store *Store
 	// MaxAudit bounds an event's audit log; the oldest entries go first.
 	// Default: 64.
@@ -68,9 +70,10 @@ type Bus struct {
 	listens map[*pubsub.Subscription]struct{}
 
 	replies  *pubsub.Subscription
-	closing  chan struct{} // closed by Close
-	done     chan struct{} // closed when the reply consumer has stopped
-	replyErr error         // why it stopped, when not by Close; set before done closes
+	closing  chan struct{}   // closed by Close
+	done     chan struct{}   // closed when the reply consumer has stopped
+	replyErr error           // why it stopped, when not by Close; set before done closes
+	noWait   context.Context // already ended: a Store.Put that must not wait
 
 	published, handled, late atomic.Int64
 }
@@ -118,6 +121,9 @@ func NewBus(ctx context.Context, c *pubsub.Client, o Options) (*Bus, error) {
 		calls: make(map[string]*call), listens: make(map[*pubsub.Subscription]struct{}),
 		replies: sub, closing: make(chan struct{}), done: make(chan struct{}),
 	}
+	var cancel context.CancelFunc
+	b.noWait, cancel = context.WithCancel(context.Background())
+	cancel()
 	go b.runReplies()
 	return b, nil
 }

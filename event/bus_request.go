@@ -125,7 +125,7 @@ func (b *Bus) runReplies() {
 // onReply hands a reply to its pending Request. It ignores the replies
 // addressed to another bus instance; one for this bus that nobody waits
 // for is late: counted, and kept in Options.Store when set.
-func (b *Bus) onReply(ctx context.Context, m *brook.Message) error {
+func (b *Bus) onReply(_ context.Context, m *brook.Message) error {
 	if inst, ok := m.Header(HeaderReplyInstance); ok && string(inst) != b.instance {
 		return nil
 	}
@@ -149,9 +149,12 @@ func (b *Bus) onReply(ctx context.Context, m *brook.Message) error {
 	b.mu.Unlock()
 	b.late.Add(1)
 	if b.o.Store != nil {
-		if err := b.o.Store.Put(ctx, r); err != nil {
+		// Never wait for room: a full Block store must not stall the replies
+		// of the requests still waiting.
+		if err := b.o.Store.Put(b.noWait, r); err != nil {
 			b.log.Warn("event: late reply not stored", "correlation_id", r.CorrelationID, "err", err)
 		}
 	}
 	return nil
 }
+

@@ -446,3 +446,36 @@ func pendingRequest(ctx context.Context, t *testing.T, b *Bus, e *Event) <-chan 
 	require.Eventually(t, func() bool { return b.Stats().Pending == before+1 }, 5*time.Second, time.Millisecond)
 	return done
 }
+
+// TestLateRepliesNeverStall: with a full Store under the Block policy, a
+// late reply is dropped (still counted) and the next request is answered.
+func TestLateRepliesNeverStall(t *testing.T) {
+	c := memClient(t, map[string]int{"q": 1})
+	full := NewStore(StoreOptions{MaxEvents: 1, Full: Block})
+	require.NoError(t, full.Put(context.Background(), &Event{CorrelationID: "filler", Name: "x"}))
+	front := newBus(t, c, Options{Service: "front", Store: full})
+	back := newBus(t, c, Options{Service: "q"})
+	inbox := NewStore(StoreOptions{})
+	listen(t, back, "q", []string{"q"}, inbox)
+
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := front.Request(short, "q", &Event{Name: "late"})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	ctx := within(t, 10*time.Second)
+	late, err := inbox.Receive(ctx)
+	require.NoError(t, err)
+	require.NoError(t, back.Reply(ctx, late, &Event{Name: "late"}))
+	require.Eventually(t, func() bool { return front.Stats().LateReplies == 1 }, 5*time.Second, time.Millisecond)
+
+	res := make(chan error, 1)
+	go func() {
+		_, err := front.Request(ctx, "q", &Event{Name: "next"})
+		res <- err
+	}()
+	next, err := inbox.Receive(ctx)
+	require.NoError(t, err)
+	require.NoError(t, back.Reply(ctx, next, &Event{Name: "next"}))
+	require.NoError(t, <-res)
+	assert.Equal(t, 1, full.Len(), "the late reply was dropped, the filler kept")
+}
