@@ -157,4 +157,3 @@ func (b *Bus) onReply(_ context.Context, m *brook.Message) error {
 	}
 	return nil
 }
-
