@@ -69,3 +69,37 @@ func HasWildcard(pattern string) bool {
 	}
 	return false
 }
+
+// Canonical returns pattern with each run of consecutive wildcard words
+// rewritten as its "*" words followed by one "#" if the run had any: "#.*.#"
+// becomes "*.#", "#.#" becomes "#". A run of k "*" and at least one "#"
+// matches k or more words wherever the "#" stand, so two patterns with the
+// same canonical form match exactly the same keys: a router can refuse the
+// second as a duplicate of the first.
+func Canonical(pattern string) string {
+	words := Split(pattern)
+	out := make([]string, 0, len(words))
+	stars, hash := 0, false
+	flush := func() {
+		for ; stars > 0; stars-- {
+			out = append(out, One)
+		}
+		if hash {
+			out = append(out, Many)
+		}
+		hash = false
+	}
+	for _, w := range words {
+		switch w {
+		case One:
+			stars++
+		case Many:
+			hash = true
+		default:
+			flush()
+			out = append(out, w)
+		}
+	}
+	flush()
+	return strings.Join(out, ".")
+}

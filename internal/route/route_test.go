@@ -199,6 +199,14 @@ func FuzzMatch(f *testing.F) {
 				want = append(want, p)
 			}
 		}
+		for _, p := range ps {
+			if Match(Canonical(p), k) != Match(p, k) {
+				t.Fatalf("Canonical(%q) = %q matches %q differently", p, Canonical(p), k)
+			}
+		}
+		if got, ref := tr.Prefix(Split(k)), naivePrefix(ps, Split(k)); got != ref {
+			t.Fatalf("Prefix(%q) over %q = %d, want %d", k, ps, got, ref)
+		}
 		var all []string
 		tr.MatchAll(k, func(p string, _ int) bool { all = append(all, p); return true })
 		slices.Sort(all)

@@ -100,11 +100,67 @@ func (t *Trie[V]) Patterns() []string {
 // Lookup returns the best match for key (see the package doc for the
 // order), its pattern, and whether any pattern matched.
 func (t *Trie[V]) Lookup(key string) (v V, pattern string, ok bool) {
-	m := matcher[V]{key: Split(key), failed: make(map[visit[V]]bool)}
+	return t.LookupWords(Split(key))
+}
+
+// LookupWords is Lookup for a key already split into words. Unlike a key
+// string, a word slice can be empty: only patterns that match zero words
+// ("#", "#.#") match it.
+func (t *Trie[V]) LookupWords(words []string) (v V, pattern string, ok bool) {
+	m := matcher[V]{key: words, failed: make(map[visit[V]]bool)}
 	if n := m.best(&t.root, 0); n != nil {
 		return n.value, n.pattern, true
 	}
 	return v, "", false
+}
+
+// Prefix returns the length of the longest run of leading words that the
+// beginning of some held pattern matches: len(words) when words could still
+// be completed into a match (or already match), 0 when even the first word
+// leads nowhere (always, on an empty trie). It tells an error message where
+// a key went astray.
+func (t *Trie[V]) Prefix(words []string) int {
+	type state struct {
+		n    *node[V]
+		hash bool // n is a "#" node, which may take one more word and stay
+	}
+	var cur, next []state
+	seen := make(map[state]bool)
+	add := func(to []state, s state) []state {
+		for {
+			if seen[s] {
+				return to
+			}
+			seen[s] = true
+			to = append(to, s)
+			c := s.n.children[Many] // "#" may take no word at all
+			if c == nil {
+				return to
+			}
+			s = state{c, true}
+		}
+	}
+	cur = add(cur, state{&t.root, false})
+	for i, w := range words {
+		clear(seen)
+		next = next[:0]
+		for _, s := range cur {
+			if c := s.n.children[w]; c != nil && w != One && w != Many {
+				next = add(next, state{c, false})
+			}
+			if c := s.n.children[One]; c != nil {
+				next = add(next, state{c, false})
+			}
+			if s.hash {
+				next = add(next, s)
+			}
+		}
+		if len(next) == 0 { // pruning leaves no dead-end node below the root
+			return i
+		}
+		cur, next = next, cur
+	}
+	return len(words)
 }
 
 // MatchAll calls fn for every pattern that matches key, each once, in no
