@@ -46,7 +46,7 @@ type groupPartitionInfo struct {
 
 // newGroupsCmd builds `brook groups` and its subcommands.
 func newGroupsCmd(a *app) *cobra.Command {
-	return parentCmd("groups", "List and describe consumer groups: committed offsets, lag, members", &cobra.Command{
+	return listByDefault(parentCmd("groups", "List, describe and reset consumer groups (alone: list them)", &cobra.Command{
 		Use:   "list",
 		Short: "List the consumer groups with their topics and total lag",
 		Args:  args(cobra.NoArgs),
@@ -60,7 +60,7 @@ func newGroupsCmd(a *app) *cobra.Command {
 		RunE: action(func(_ *cobra.Command, args []string) error {
 			return a.withBroker(false, func(b *brook.Broker) error { return a.groupsDescribe(b, args[0]) })
 		}),
-	})
+	}, newGroupsResetCmd(a)))
 }
 
 // groupsList prints a summary of every group.
