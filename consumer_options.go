@@ -73,12 +73,26 @@ type ConsumerOptions struct {
 	// FetchMaxRecords bounds one read from a partition. Default: 500.
 	FetchMaxRecords int
 
-	// OnAssigned, OnRevoked and OnLost are called when partitions are
-	// granted to this consumer, handed back cleanly after a rebalance
-	// (everything handled was committed), or lost without a clean hand-back
-	// (eviction, a deleted topic). They run on the consumer's coordination
-	// goroutine with no lock held; they must not call Run, Poll or Close.
-	// Default: none.
+	// OnAssigned, OnRevoked and OnLost report changes of the consumer's
+	// partitions, each with the partitions concerned, sorted:
+	//
+	//   - OnAssigned: partitions were granted to this consumer and their
+	//     readers started (on joining, and after each rebalance that gives
+	//     it partitions).
+	//   - OnRevoked: partitions were given up cleanly, everything handled
+	//     on them committed and written to disk: a rebalance moved them to
+	//     another member (Unsubscribe, a member joining), or the consumer
+	//     left the group (Close, the end of Run's context, a handler
+	//     failure under StopOnError). On leaving it is called once, with
+	//     every partition the consumer still held, after it left.
+	//   - OnLost: partitions were taken away without a clean hand-back, and
+	//     what was handled since the last commit may be delivered again to
+	//     their next owner: the member was evicted (PollTimeout), or the
+	//     topic was deleted.
+	//
+	// They run on the consumer's coordination goroutine with no lock held,
+	// before Run returns (or, with Poll, before Close returns); they must
+	// not call Run, Poll or Close. Default: none.
 	OnAssigned, OnRevoked, OnLost func([]TopicPartition)
 }
 

@@ -6,21 +6,38 @@
 //
 // # Quick start
 //
-//	broker := brook.GetorSetBrokerInstance()            // ./brook-data, or $BROOK_DATA_DIR
-//	topic, err := broker.CreateNewTopic("stock-price-update", 8)
+// The body of a main function (see Example for the whole program):
+//
+//	broker := brook.GetorSetBrokerInstance() // process-wide broker ($BROOK_DATA_DIR or ./brook-data)
+//	defer broker.Close()                     // closes its producers and consumers too
+//
+//	if _, err := broker.CreateNewTopic("stock-price-update", 8); err != nil {
+//		log.Fatal(err)
+//	}
+//	producer := brook.CreateProducer("ticker")
+//	defer producer.Close()
+//	msg := brook.CreateMessage("stock-price-update", []byte("AAPL 191.2"), 3) // topic, value, partition
+//	if err := producer.Publish("stock-price-update", msg); err != nil {       // durable when it returns
+//		log.Fatal(err)
+//	}
 //
 //	consumer := brook.CreateConsumer("price-analyzer", "analytics") // name, group
-//	err = consumer.Subscribe("stock-price-update")
-//	go consumer.Run(ctx, func(ctx context.Context, m *brook.Message) error {
+//	defer consumer.Close()                                          // commits what was handled, leaves the group
+//	if err := consumer.Subscribe("stock-price-update"); err != nil {
+//		log.Fatal(err)
+//	}
+//	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+//	defer stop()
+//	err := consumer.Run(ctx, func(ctx context.Context, m *brook.Message) error {
 //		fmt.Printf("%s/%d@%d %s\n", m.Topic, m.Partition, m.Offset, m.Value)
-//		return nil // commits the message
+//		stop()     // one message is enough here: Run returns when ctx ends
+//		return nil // nil commits the message
 //	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //
-//	producer := brook.CreateProducer("ticker")
-//	msg := brook.CreateMessage("stock-price-update", []byte("AAPL 191.2"), 3) // partition 3
-//	err = producer.Publish("stock-price-update", msg) // durable when it returns; msg.Offset is set
-//
-// Example is the same, as a complete program that closes what it opens.
+// It closes what it opens, so the group's offsets are committed.
 // Use Open for a broker on a directory of your choice, with Options, and
 // SetBrokerInstance to make it the process-wide broker.
 //

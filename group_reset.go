@@ -94,8 +94,13 @@ type OffsetReset struct {
 // group's consumers first. A group that does not exist yet is created with
 // these offsets, so that its first consumer starts there. It returns
 // ErrInvalidGroupID, ErrUnknownTopic, ErrInvalidPartition, ErrCorrupt (a
-// damaged segment met while looking up a time) or ErrClosed.
+// damaged segment met while looking up a time) or ErrClosed; if writing the
+// offsets fails, it returns that error and the group keeps the new offsets
+// in memory, written by its next periodic flush.
 func (b *Broker) ResetOffsets(group, topic string, to OffsetSpec, partitions ...int) ([]OffsetReset, error) {
+	if !validName(group) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidGroupID, group)
+	}
 	t, err := b.Topic(topic)
 	if err != nil {
 		return nil, err
@@ -107,50 +112,56 @@ func (b *Broker) ResetOffsets(group, topic string, to OffsetSpec, partitions ...
 		}
 	}
 	partitions = slices.Compact(slices.Sorted(slices.Values(partitions)))
+	// The positions come from the partitions alone: look them up (a time
+	// may read a sealed segment) before taking the group's lock.
+	res := make([]OffsetReset, 0, len(partitions))
+	for _, p := range partitions {
+		off, err := t.resolveOffset(p, to)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, OffsetReset{Partition: p, Previous: -1, Offset: off})
+	}
 	for {
 		g, err := b.group(group)
 		if err != nil {
 			return nil, err
 		}
-		res, retry, err := g.resetOffsets(t, to, partitions)
+		retry, err := g.resetOffsets(topic, res)
 		if !retry {
-			return res, err
+			if err != nil {
+				return nil, err
+			}
+			return res, nil
 		}
 		// DeleteGroup removed g meanwhile: the next lookup makes a new one.
 	}
 }
 
-// resetOffsets is ResetOffsets on a loaded group. retry is true when the
-// group was deleted meanwhile. The group's lock is held throughout, so
-// that no member joins between the check and the write.
-func (g *group) resetOffsets(t *Topic, to OffsetSpec, partitions []int) (res []OffsetReset, retry bool, err error) {
+// resetOffsets sets the committed offsets of res for topic, filling in
+// their Previous, and writes them to disk. retry is true when the group was
+// deleted meanwhile. The group's lock is held throughout, so that no member
+// joins between the check and the write.
+func (g *group) resetOffsets(topic string, res []OffsetReset) (retry bool, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.deleted {
-		return nil, true, nil
+		return true, nil
 	}
 	if n := len(g.members); n > 0 {
-		return nil, false, fmt.Errorf("%w: %q has %d members; close its consumers first", ErrGroupActive, g.id, n)
-	}
-	res = make([]OffsetReset, 0, len(partitions))
-	for _, p := range partitions {
-		off, err := t.resolveOffset(p, to)
-		if err != nil {
-			return nil, false, err
-		}
-		res = append(res, OffsetReset{Partition: p, Previous: -1, Offset: off})
+		return false, fmt.Errorf("%w: %q has %d members; close its consumers first", ErrGroupActive, g.id, n)
 	}
 	for i, r := range res {
-		tp := TopicPartition{Topic: t.name, Partition: r.Partition}
+		tp := TopicPartition{Topic: topic, Partition: r.Partition}
 		if prev, ok := g.offsets.get(tp); ok {
 			res[i].Previous = prev
 		}
 		g.offsets.set(tp, r.Offset)
 	}
 	if err := g.offsets.flush(); err != nil {
-		return nil, false, fmt.Errorf("brook: reset offsets of group %q: %w", g.id, err)
+		return false, fmt.Errorf("brook: reset offsets of group %q: %w", g.id, err)
 	}
-	return res, false, nil
+	return false, nil
 }
 
 // resolveOffset returns the offset that to names in partition p.

@@ -18,6 +18,9 @@ type Producer struct {
 	rr     atomic.Uint64 // round-robin position
 	closed atomic.Bool
 
+	partitioner Partitioner // from ProducerOptions
+	optsErr     error       // an invalid ProducerOptions
+
 	// last is the topic resolved by the previous publish: a program that
 	// publishes to one topic in a loop skips the name check and the
 	// broker's topic lookup.
@@ -151,7 +154,7 @@ func (p *Producer) check() error {
 	if p.closed.Load() {
 		return fmt.Errorf("%w: producer %q", ErrClosed, p.name)
 	}
-	return nil
+	return p.optsErr
 }
 
 // begin counts a partition with asynchronous publishes in flight.
@@ -210,6 +213,9 @@ func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) 
 		return nil, 0, &TopicError{Topic: topic, Err: ErrUnknownTopic}
 	}
 	n := len(parts)
+	if p.partitioner != ManualPartitioner {
+		p.place(m)
+	}
 	switch {
 	case m.Partition >= 0:
 	case m.Partition == PartitionByKey && m.Key != nil:

@@ -33,11 +33,23 @@ import (
 //
 // Errors are those of Publish. An empty msgs returns nil at once.
 func (p *Producer) PublishBatch(topic string, msgs []*Message) error {
+	return p.PublishBatchContext(context.Background(), topic, msgs)
+}
+
+// PublishBatchContext is PublishBatch with a context, as PublishContext is
+// Publish with one. If ctx has ended when the checked messages are about to
+// be handed to their partitions' writers, it returns ctx.Err() and nothing
+// is written (the messages keep Offset -1); once handed over, every write
+// completes (this takes one group commit) and the result is PublishBatch's.
+func (p *Producer) PublishBatchContext(ctx context.Context, topic string, msgs []*Message) error {
 	if err := p.check(); err != nil {
 		return err
 	}
 	groups, err := p.groupByPartition(topic, msgs)
 	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	// The last group is appended on this goroutine (storage may then

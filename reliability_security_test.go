@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,8 +93,7 @@ func TestReliabilityNamesStayInside(t *testing.T) {
 // directory is 0700 and every file 0600, with the umask cleared so that
 // nothing is hidden by it.
 func TestReliabilityFileModes(t *testing.T) {
-	old := syscall.Umask(0)
-	t.Cleanup(func() { syscall.Umask(old) })
+	clearUmask(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	b, err := Open(dir, &Options{SegmentSize: 4 << 10, CommitInterval: time.Millisecond, RetentionCheckInterval: 5 * time.Millisecond})
 	require.NoError(t, err)

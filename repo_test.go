@@ -12,9 +12,9 @@ import (
 )
 
 // TestReadmeQuickStartIsTheExample checks that the body of main in the
-// README's quick start is, line for line, the quick-start part of Example
-// in example_test.go, which runs and checks its output: so the README's
-// code compiles and works as written.
+// README's quick start, and the package doc's quick start, are line for
+// line the quick-start part of Example in example_test.go, which runs and
+// checks its output: so the code they show compiles and works as written.
 func TestReadmeQuickStartIsTheExample(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
@@ -26,6 +26,15 @@ func TestReadmeQuickStartIsTheExample(t *testing.T) {
 
 	require.Greater(t, len(lines(quick)), 20, "the quick start was found")
 	assert.Equal(t, lines(body), lines(quick), "README quick start and Example differ")
+
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	pkg := between(t, string(doc), "// # Quick start", "(see Example for the whole program):\n", "// It closes what it opens")
+	var code []string
+	for _, l := range strings.Split(pkg, "\n") {
+		code = append(code, strings.TrimPrefix(l, "//"))
+	}
+	assert.Equal(t, lines(body), lines(strings.Join(code, "\n")), "the package doc's quick start and Example differ")
 }
 
 // between returns the text of s after the first from that follows anchor,

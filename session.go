@@ -126,10 +126,13 @@ func (s *sessionState) exited(l *partLoop) {
 }
 
 // shutdown ends every loop: after a clean stop they commit what was handled;
-// after an eviction they are lost and commit nothing. Then it leaves.
+// after an eviction they are lost and commit nothing. Then it leaves, and
+// reports the partitions given up: to OnRevoked after a clean stop (once
+// their offsets are written and the member has left), to OnLost after an
+// eviction.
 func (s *sessionState) shutdown(evicted bool) {
 	loops := s.snapshot()
-	var lost []TopicPartition
+	var lost, revoked []TopicPartition
 	for tp, l := range loops {
 		if evicted {
 			l.lose()
@@ -139,7 +142,11 @@ func (s *sessionState) shutdown(evicted bool) {
 		}
 	}
 	for range loops {
-		s.exited(<-s.exits)
+		l := <-s.exits
+		s.exited(l)
+		if !evicted && !l.released && !l.lost.Load() {
+			revoked = append(revoked, l.tp) // released ones went to OnRevoked already; lost ones to OnLost
+		}
 	}
 	if err := s.g.offsets.flush(); err != nil {
 		s.c.b.log.Error("brook: write committed offsets", "group", s.g.id, "err", err)
@@ -147,6 +154,7 @@ func (s *sessionState) shutdown(evicted bool) {
 	if !evicted {
 		s.g.leave(s.member)
 	}
+	s.callback(s.c.opts.OnRevoked, revoked)
 	s.callback(s.c.opts.OnLost, lost)
 }
 

@@ -45,7 +45,7 @@ type groupPartitionInfo struct {
 
 // newGroupsCmd builds `brook groups` and its subcommands.
 func newGroupsCmd(a *app) *cobra.Command {
-	return parentCmd("groups", "List, describe and delete consumer groups: committed offsets, lag, members", &cobra.Command{
+	return listByDefault(parentCmd("groups", "List, describe, delete and reset consumer groups (alone: list them)", &cobra.Command{
 		Use:   "list",
 		Short: "List the consumer groups with their topics and total lag",
 		Args:  args(cobra.NoArgs),
@@ -59,7 +59,7 @@ func newGroupsCmd(a *app) *cobra.Command {
 		RunE: action(func(_ *cobra.Command, args []string) error {
 			return a.withSource(func(src source) error { return a.groupsDescribe(src, args[0]) })
 		}),
-	}, newGroupsDeleteCmd(a))
+	}, newGroupsDeleteCmd(a), newGroupsResetCmd(a)))
 }
 
 // groupsList prints a summary of every group.

@@ -9,6 +9,9 @@
 //	brook consume orders --format '%p/%o %k=%v\n'
 //	brook consume orders --group audit --count 10
 //	brook groups describe audit
+//	brook groups reset-offsets audit --topic orders --to-earliest
+//	brook topics alter orders --retention-age 7d
+//	brook topics                       # alone, topics and groups list
 //	brook check
 //
 // Exit status: 0 on success, 1 on an error, 2 on a usage error.
@@ -207,6 +210,18 @@ func parentCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
 	}
 	cmd.AddCommand(subs...)
 	return cmd
+}
+
+// listByDefault makes parent, alone, run its list subcommand instead of
+// printing its help: `brook topics` lists the topics as `brook topics list`
+// does.
+func listByDefault(parent *cobra.Command) *cobra.Command {
+	for _, sub := range parent.Commands() {
+		if sub.Name() == "list" {
+			parent.RunE = sub.RunE
+		}
+	}
+	return parent
 }
 
 // args wraps a cobra argument validator so that its errors are usage errors.

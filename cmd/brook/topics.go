@@ -47,9 +47,9 @@ type partitionInfo struct {
 
 // newTopicsCmd builds `brook topics` and its subcommands.
 func newTopicsCmd(a *app) *cobra.Command {
-	return parentCmd("topics", "List, create, describe, grow and delete topics",
-		newTopicsListCmd(a), newTopicsCreateCmd(a), newTopicsDescribeCmd(a),
-		newTopicsAddPartitionsCmd(a), newTopicsDeleteCmd(a))
+	return listByDefault(parentCmd("topics", "List, create, describe, alter, grow and delete topics (alone: list them)",
+		newTopicsListCmd(a), newTopicsCreateCmd(a), newTopicsDescribeCmd(a), newTopicsAlterCmd(a),
+		newTopicsAddPartitionsCmd(a), newTopicsDeleteCmd(a)))
 }
 
 func newTopicsListCmd(a *app) *cobra.Command {

@@ -1,0 +1,120 @@
+package brook
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// callbackLog records a consumer's OnAssigned, OnRevoked and OnLost calls.
+type callbackLog struct {
+	mu                      sync.Mutex
+	assigned, revoked, lost []TopicPartition
+}
+
+func (cl *callbackLog) options() ConsumerOptions {
+	add := func(to *[]TopicPartition) func([]TopicPartition) {
+		return func(tps []TopicPartition) {
+			cl.mu.Lock()
+			defer cl.mu.Unlock()
+			*to = append(*to, tps...)
+		}
+	}
+	return ConsumerOptions{OnAssigned: add(&cl.assigned), OnRevoked: add(&cl.revoked), OnLost: add(&cl.lost)}
+}
+
+// snapshot returns copies of the three lists, sorted.
+func (cl *callbackLog) snapshot() (assigned, revoked, lost []TopicPartition) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	sorted := func(tps []TopicPartition) []TopicPartition {
+		out := slices.Clone(tps)
+		slices.SortFunc(out, compareTopicPartition)
+		return out
+	}
+	return sorted(cl.assigned), sorted(cl.revoked), sorted(cl.lost)
+}
+
+// TestOnRevokedOnCloseAndLeave: a clean Close, and the end of Run's
+// context, report every partition given up to OnRevoked, after committing.
+func TestOnRevokedOnCloseAndLeave(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "t", 3)
+	publishN(t, b, "t", 3, 6, "m")
+
+	t.Run("Close", func(t *testing.T) {
+		var cl callbackLog
+		c := b.CreateConsumerWith("c", "g1", cl.options())
+		require.NoError(t, c.Subscribe("t"))
+		ta := newTally()
+		done := make(chan error, 1)
+		go func() { done <- c.Run(context.Background(), ta.handler("c", nil)) }()
+		eventually(t, func() bool { return ta.count() == 6 }, "consumed")
+		require.NoError(t, c.Close())
+		require.NoError(t, <-done)
+		assigned, revoked, lost := cl.snapshot()
+		assert.Equal(t, tps("t", 0, 1, 2), assigned)
+		assert.Equal(t, tps("t", 0, 1, 2), revoked, "Close gives every partition up cleanly")
+		assert.Empty(t, lost)
+		assert.Equal(t, map[int]int64{0: 2, 1: 2, 2: 2}, committedOf(t, b, "g1", "t"), "committed before OnRevoked")
+	})
+
+	t.Run("Run's context ends", func(t *testing.T) {
+		var cl callbackLog
+		c := b.CreateConsumerWith("c", "g2", cl.options())
+		require.NoError(t, c.Subscribe("t"))
+		ta := newTally()
+		stop := runConsumer(t, c, ta.handler("c", nil))
+		eventually(t, func() bool { return ta.count() == 6 }, "consumed")
+		require.NoError(t, stop())
+		_, revoked, lost := cl.snapshot()
+		assert.Equal(t, tps("t", 0, 1, 2), revoked)
+		assert.Empty(t, lost)
+	})
+
+	t.Run("Poll and Close", func(t *testing.T) {
+		var cl callbackLog
+		c := b.CreateConsumerWith("c", "g3", cl.options())
+		require.NoError(t, c.Subscribe("t"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := c.Poll(ctx)
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+		_, revoked, _ := cl.snapshot()
+		assert.Equal(t, tps("t", 0, 1, 2), revoked, "reported before Close returns")
+	})
+}
+
+// TestOnRevokedOnRebalance: partitions moved to a joining member go to the
+// old owner's OnRevoked, the others stay; then leaving revokes the rest.
+func TestOnRevokedOnRebalance(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "t", 4)
+	var cl1 callbackLog
+	c1 := b.CreateConsumerWith("c1", "g", cl1.options())
+	require.NoError(t, c1.Subscribe("t"))
+	stop1 := runConsumer(t, c1, func(context.Context, *Message) error { return nil })
+	eventually(t, func() bool { return len(c1.Assignment()) == 4 }, "c1 holds all")
+
+	c2 := b.CreateConsumer("c2", "g")
+	require.NoError(t, c2.Subscribe("t"))
+	stop2 := runConsumer(t, c2, func(context.Context, *Message) error { return nil })
+	eventually(t, func() bool { return len(c1.Assignment()) == 2 && len(c2.Assignment()) == 2 }, "2/2")
+	eventually(t, func() bool { _, r, _ := cl1.snapshot(); return len(r) == 2 }, "two revoked from c1")
+	_, revoked, _ := cl1.snapshot()
+	kept := c1.Assignment()
+	assert.ElementsMatch(t, tps("t", 0, 1, 2, 3), append(slices.Clone(revoked), kept...))
+
+	require.NoError(t, stop1())
+	assigned, revoked, lost := cl1.snapshot()
+	assert.Equal(t, tps("t", 0, 1, 2, 3), assigned)
+	assert.Equal(t, tps("t", 0, 1, 2, 3), revoked, "each assigned partition revoked once")
+	assert.Empty(t, lost)
+	require.NoError(t, stop2())
+}
