@@ -148,6 +148,7 @@ type OffsetError struct {
 	Next      int64 // the partition's next offset at the time
 }
 
+// Error says which offset was asked for and what the partition holds.
 func (e *OffsetError) Error() string {
 	held := "nothing"
 	if e.Next > e.First {

@@ -18,6 +18,7 @@ type LockedError struct {
 	Holder string
 }
 
+// Error names the file and its holder.
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("%v: %s (%s)", ErrLocked, e.Name, e.Held())
 }
