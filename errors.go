@@ -163,9 +163,10 @@ func (e *OffsetError) Is(target error) bool { return target == ErrOffsetOutOfRan
 
 // HandlerError reports a handler that failed (returned an error or
 // panicked) on a message on every one of its ConsumerOptions.MaxAttempts.
-// Run returns it under StopOnError; under DeadLetterOnError its error text
-// goes into the dead letter's "brook.dlq.error" header; under SkipOnError
-// it is logged (Options.Logger) and the consumer goes on.
+// Run returns it under StopOnError, and under DeadLetterOnError when the
+// dead-letter publish fails (wrapped with that failure); otherwise, under
+// DeadLetterOnError, its error text goes into the dead letter's
+// "brook.dlq.error" header. Every failure is also logged (Options.Logger).
 type HandlerError struct {
 	Topic     string
 	Partition int
