@@ -162,6 +162,7 @@ type OffsetError struct {
 	Next      int64 // the partition's next offset at the time
 }
 
+// Error says which offset was asked for and what the partition holds.
 func (e *OffsetError) Error() string {
 	held := "nothing"
 	if e.Next > e.First {
@@ -176,9 +177,10 @@ func (e *OffsetError) Is(target error) bool { return target == ErrOffsetOutOfRan
 
 // HandlerError reports a handler that failed (returned an error or
 // panicked) on a message on every one of its ConsumerOptions.MaxAttempts.
-// Run returns it under StopOnError; under DeadLetterOnError its error text
-// goes into the dead letter's "brook.dlq.error" header; under SkipOnError
-// it is logged (Options.Logger) and the consumer goes on.
+// Run returns it under StopOnError, and under DeadLetterOnError when the
+// dead-letter publish fails (wrapped with that failure); otherwise, under
+// DeadLetterOnError, its error text goes into the dead letter's
+// "brook.dlq.error" header. Every failure is also logged (Options.Logger).
 type HandlerError struct {
 	Topic     string
 	Partition int

@@ -89,8 +89,9 @@ func (osFS) SyncDir(dir string) error { return fsutil.SyncDir(dir) }
 // nothing on Windows.
 func (osFS) Lock(name string) (io.Closer, error) {
 	f, err := fsutil.Lock(name)
-	if errors.Is(err, fsutil.ErrLocked) {
-		return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+	var le *fsutil.LockedError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("%w: %s, %s", ErrLocked, name, le.Held())
 	}
 	if err != nil {
 		return nil, err // not a typed nil *os.File

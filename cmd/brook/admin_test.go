@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/brookmq/brook"
 )
 
 func TestGroupsResetOffsets(t *testing.T) {
@@ -102,5 +106,23 @@ func TestParentsListByDefault(t *testing.T) {
 		assert.Equal(t, mustRun(t, dir, "", parent, "list", "--json").stdout, mustRun(t, dir, "", parent, "--json").stdout, parent)
 		r := brookCmd(t, dir, parent, "nope")
 		assert.Equal(t, exitUsage, r.code, parent)
+	}
+}
+
+// TestChangesRefusedOnAHeldDirectory: a command that changes data says
+// clearly that another program holds the directory, and which.
+func TestChangesRefusedOnAHeldDirectory(t *testing.T) {
+	dir := newTopic(t, "t", "1")
+	b, err := brook.Open(dir, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	for _, args := range [][]string{
+		{"topics", "alter", "t", "--sync", "never"},
+		{"groups", "reset-offsets", "g", "--topic", "t", "--to-earliest"},
+	} {
+		r := brookCmd(t, dir, args...)
+		assert.Equal(t, exitError, r.code, "%v", args)
+		assert.Contains(t, r.stderr, fmt.Sprintf("held by pid %d (", os.Getpid()), "%v", args)
+		assert.Contains(t, r.stderr, "hint: another program", "%v", args)
 	}
 }

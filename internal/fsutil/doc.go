@@ -9,8 +9,9 @@
 //   - Unix (Linux, macOS, the BSDs): Lock is a BSD flock, held by the open
 //     file description, so a second Lock of the same file conflicts in the
 //     same process as in another; the kernel drops it when the process
-//     dies, so a crash never leaves a stale lock. SyncDir fsyncs the
-//     directory.
+//     dies, so a crash never leaves a stale lock. The holder writes its
+//     process ID, program, host and the time into the file, and a refused
+//     Lock reports them. SyncDir fsyncs the directory.
 //   - Windows: Lock opens the file with no sharing allowed, so a second
 //     open of it, in any process, fails until the handle is closed (or the
 //     process dies). SyncDir does nothing: Windows cannot flush a directory
@@ -21,6 +22,6 @@ package fsutil
 
 import "errors"
 
-// ErrLocked is returned by Lock when another holder has the file locked.
-// Callers wrap it in their own sentinel.
+// ErrLocked is matched by the *LockedError that Lock returns when another
+// holder has the file locked. Callers wrap it in their own sentinel.
 var ErrLocked = errors.New("fsutil: file is locked")

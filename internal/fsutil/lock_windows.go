@@ -14,8 +14,10 @@ const errSharingViolation syscall.Errno = 32
 
 // Lock takes an exclusive lock on the file name, creating it if needed, by
 // opening it with no sharing allowed: every other open of the file fails
-// until the returned file is closed or the process ends. It returns an
-// error matching ErrLocked when the file is open already.
+// until the returned file is closed or the process ends. It writes which
+// process holds it into the file, but no other process can read that while
+// the lock is held: the *LockedError (matching ErrLocked) it returns when
+// the file is open already names no holder.
 func Lock(name string) (*os.File, error) {
 	p, err := syscall.UTF16PtrFromString(name)
 	if err != nil {
@@ -25,9 +27,11 @@ func Lock(name string) (*os.File, error) {
 		0, nil, syscall.OPEN_ALWAYS, syscall.FILE_ATTRIBUTE_NORMAL, 0)
 	if err != nil {
 		if errors.Is(err, errSharingViolation) {
-			return nil, ErrLocked
+			return nil, &LockedError{Name: name}
 		}
 		return nil, &os.PathError{Op: "lock", Path: name, Err: err}
 	}
-	return os.NewFile(uintptr(h), name), nil
+	f := os.NewFile(uintptr(h), name)
+	writeHolder(f)
+	return f, nil
 }
