@@ -55,6 +55,12 @@ var (
 	// and headers together exceed the topic's MaxMessageBytes.
 	ErrMessageTooLarge = errors.New("brook: message too large")
 
+	// ErrInvalidTimestamp is returned by Publish, PublishAsync and
+	// PublishBatch for a Message.Timestamp the log cannot store exactly:
+	// before 1677-09-21 or after 2262-04-11 (the range of int64
+	// nanoseconds since 1970).
+	ErrInvalidTimestamp = errors.New("brook: timestamp out of range")
+
 	// ErrInvalidConfig is returned by Open and CreateTopic for an option out
 	// of range (a negative size or duration, an unknown sync policy).
 	ErrInvalidConfig = errors.New("brook: invalid configuration")

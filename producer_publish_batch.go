@@ -60,7 +60,7 @@ func (p *Producer) PublishBatch(topic string, msgs []*Message) error {
 	var errs []error
 	for _, g := range groups {
 		if g.err != nil {
-			errs = append(errs, storageError(topic, g.part, g.err))
+			errs = append(errs, p.b.liveStorageError(topic, g.part, g.err))
 			continue
 		}
 		for i, idx := range g.idx {
