@@ -2,6 +2,7 @@ package brook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -13,9 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReliabilityChurn runs producers and three consumer groups whose
-// members join, leave (their Run ends), rejoin and close at random about
-// every 100 ms, and checks, per group: every message is handled; no
+// TestReliabilityChurn runs producers and four consumer groups (one with
+// ManualCommit, committing each message in its handler) whose members
+// join, leave (their Run ends), rejoin and close (also with two Close
+// calls at once) at random about every 100 ms, while a third topic is
+// deleted and created again under a group reading it, and checks, per group: every message is handled; no
 // partition is in two members' handlers at the same moment; each member's
 // tenure of a partition sees increasing offsets; and, since every
 // rebalance here is clean (no eviction), the group handles each partition
@@ -30,11 +33,15 @@ func TestReliabilityChurn(t *testing.T) {
 	b := openTest(t, &Options{CommitInterval: 20 * time.Millisecond})
 	mustTopic(t, b, "churn", 8)
 	mustTopic(t, b, "churn2", 3)
+	manual := newChurnGroup(t, b, "g3", "churn2")
+	manual.manual = true // commits every message itself with Commit
 	groups := []*churnGroup{
 		newChurnGroup(t, b, "g0", "churn"),
 		newChurnGroup(t, b, "g1", "churn"),
 		newChurnGroup(t, b, "g2", "churn", "churn2"),
+		manual,
 	}
+	recreated := newRecreatedTopic(t, b, "churn3")
 	for _, g := range groups {
 		g.join(rng)
 	}
@@ -52,7 +59,11 @@ func TestReliabilityChurn(t *testing.T) {
 	actions := 0
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Duration(50+rng.IntN(100)) * time.Millisecond) // the churn's pace, not a wait for an event
-		groups[rng.IntN(len(groups))].churn(rng)
+		if rng.IntN(8) == 0 {
+			recreated.recreate(rng)
+		} else {
+			groups[rng.IntN(len(groups))].churn(rng)
+		}
 		actions++
 	}
 	waitGroup(t, &wg, "the producers")
@@ -74,6 +85,7 @@ func TestReliabilityChurn(t *testing.T) {
 	for _, g := range groups {
 		eventually(t, func() bool { return g.caughtUp(ends) }, "group %s handles every message", g.id)
 	}
+	recreated.check()
 	for _, g := range groups {
 		g.closeAll()
 	}
@@ -134,6 +146,7 @@ type churnGroup struct {
 	id     string
 	topics []string
 
+	manual                bool           // ManualCommit: the handler commits each message
 	members               []*churnMember // live consumers, running or not
 	nextRun               int
 	joins, leaves, closes int
@@ -165,8 +178,18 @@ func (g *churnGroup) problem(format string, args ...any) {
 	}
 }
 
-func (g *churnGroup) handler(run int, name string) Handler {
-	return func(_ context.Context, m *Message) error {
+func (g *churnGroup) handler(run int, name string, c *Consumer) Handler {
+	return func(ctx context.Context, m *Message) error {
+		if g.manual {
+			// Committed before it counts as handled: a commit refused
+			// would make the message come again.
+			if err := c.Commit(ctx, m); err != nil && !errors.Is(err, context.Canceled) {
+				g.mu.Lock()
+				g.problem("%s: Commit of %s/%d@%d: %v", name, m.Topic, m.Partition, m.Offset, err)
+				g.mu.Unlock()
+				return nil
+			}
+		}
 		tp := TopicPartition{Topic: m.Topic, Partition: m.Partition}
 		g.mu.Lock()
 		if other, busy := g.inHand[tp]; busy {
@@ -211,7 +234,7 @@ func (g *churnGroup) running() int {
 
 // join adds a new member and runs it.
 func (g *churnGroup) join(rng *rand.Rand) {
-	c := g.b.CreateConsumer(fmt.Sprintf("%s-m%d", g.id, len(g.members)), g.id)
+	c := g.b.CreateConsumerWith(fmt.Sprintf("%s-m%d", g.id, len(g.members)), g.id, ConsumerOptions{ManualCommit: g.manual})
 	require.NoError(g.t, c.Subscribe(g.topics...))
 	m := &churnMember{c: c}
 	g.members = append(g.members, m)
@@ -224,7 +247,7 @@ func (g *churnGroup) run(m *churnMember) {
 	g.joins++
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan error, 1)
-	h := g.handler(g.nextRun, fmt.Sprintf("%s/run%d", m.c.Name(), g.nextRun))
+	h := g.handler(g.nextRun, fmt.Sprintf("%s/run%d", m.c.Name(), g.nextRun), m.c)
 	go func() { m.done <- m.c.Run(ctx, h) }()
 }
 
@@ -256,10 +279,27 @@ func (g *churnGroup) churn(rng *rand.Rand) {
 	case r < 6: // leave: Run ends, the consumer may run again later
 		g.stop(running[rng.IntN(len(running))])
 		g.leaves++
-	case r < 8: // close while running
+	case r < 7: // close while running
 		m := running[rng.IntN(len(running))]
 		require.NoError(g.t, m.c.Close())
 		g.stop(m)
+		g.remove(m)
+		g.closes++
+	case r < 8: // two Close calls at once: both return only when it is closed
+		m := running[rng.IntN(len(running))]
+		errs := make(chan error, 1)
+		go func() { errs <- m.c.Close() }()
+		require.NoError(g.t, m.c.Close())
+		require.NoError(g.t, <-errs)
+		select {
+		case err := <-m.done:
+			assert.NoError(g.t, err, "Run of %s", m.c.Name())
+		default:
+			g.t.Errorf("%s: Close returned while Run was still going", m.c.Name())
+			<-m.done
+		}
+		m.cancel()
+		m.cancel = nil
 		g.remove(m)
 		g.closes++
 	case len(idle) > 0 && r < 9: // a member that left comes back
@@ -322,4 +362,60 @@ func (g *churnGroup) check(t *testing.T, ends map[TopicPartition]int64) {
 	}
 	assert.Empty(t, g.problems, "group %s", g.id)
 	assert.Zero(t, g.dups, "group %s: nothing handled twice across clean rebalances", g.id)
+}
+
+// recreatedTopic is a topic that the churn deletes and creates again, with
+// a group of two members reading it all along. Each incarnation gets
+// fresh messages; the group must read every message of the last one (an
+// offset left over from an earlier incarnation would skip them).
+type recreatedTopic struct {
+	t     *testing.T
+	b     *Broker
+	name  string
+	inc   int
+	parts int
+
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func newRecreatedTopic(t *testing.T, b *Broker, name string) *recreatedTopic {
+	r := &recreatedTopic{t: t, b: b, name: name, seen: map[string]bool{}}
+	r.create(2)
+	for i := 0; i < 2; i++ {
+		c := b.CreateConsumer(fmt.Sprintf("r%d", i), "g-"+name)
+		require.NoError(t, c.Subscribe(name))
+		runConsumer(t, c, func(_ context.Context, m *Message) error {
+			r.mu.Lock()
+			r.seen[string(m.Value)] = true
+			r.mu.Unlock()
+			return nil
+		})
+	}
+	return r
+}
+
+func (r *recreatedTopic) create(parts int) {
+	r.inc++
+	r.parts = parts
+	mustTopic(r.t, r.b, r.name, parts)
+	publishN(r.t, r.b, r.name, parts, 10, fmt.Sprintf("inc%d", r.inc))
+}
+
+func (r *recreatedTopic) recreate(rng *rand.Rand) {
+	require.NoError(r.t, r.b.DeleteTopic(r.name))
+	r.create(1 + rng.IntN(3))
+}
+
+func (r *recreatedTopic) check() {
+	eventually(r.t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for i := 0; i < 10; i++ {
+			if !r.seen[fmt.Sprintf("inc%d-%d", r.inc, i)] {
+				return false
+			}
+		}
+		return true
+	}, "the group reads every message of %s's incarnation %d", r.name, r.inc)
 }
