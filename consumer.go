@@ -43,6 +43,10 @@ type Consumer struct {
 	poll    *poller
 
 	pollStart sync.Mutex // serializes the start of the poller
+	// subMu orders the subscription changes that reach the group, so that
+	// an older one never lands after a newer one. Lock order: subMu, then
+	// group.mu; mu is never held while the group is called.
+	subMu sync.Mutex
 }
 
 // CreateConsumer returns a consumer named name in group groupID, with
@@ -104,6 +108,8 @@ func (c *Consumer) Unsubscribe(topics ...string) error {
 }
 
 func (c *Consumer) setTopics(change func([]string) []string) error {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -296,9 +302,17 @@ func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 	if err != nil {
 		return err
 	}
+	// A time outside int64 nanoseconds would wrap around: clamp it to the
+	// range, before every message or after every one.
+	switch {
+	case t.Before(minTimestamp):
+		t = minTimestamp
+	case t.After(maxTimestamp):
+		t = maxTimestamp
+	}
 	off, err := l.log.OffsetForTime(t)
 	if err != nil {
-		return storageError(topic, partition, err)
+		return c.b.liveStorageError(topic, partition, err)
 	}
 	l.seek(off)
 	return nil
