@@ -79,14 +79,17 @@ var (
 	// partition the consumer does not own at the moment.
 	ErrNotAssigned = errors.New("brook: partition not assigned to this consumer")
 
-	// ErrFenced is returned by Commit when the consumer's ownership of the
-	// partition has ended (it was revoked, or the member was evicted after
-	// its poll timeout): the commit is refused so that it cannot overwrite
-	// the new owner's offset. Kafka calls this ILLEGAL_GENERATION.
+	// ErrFenced is returned by Commit when the grant under which the
+	// message was delivered has ended (the partition was handed over, the
+	// member was evicted after its poll timeout, the topic was deleted and
+	// created again), also when the partition came back to the same
+	// consumer since: the commit is refused so that it cannot overwrite the
+	// new owner's offset. Kafka calls this ILLEGAL_GENERATION.
 	ErrFenced = errors.New("brook: commit fenced: partition owned by a newer generation")
 
 	// ErrOffsetOutOfRange is returned by Seek and Broker.Fetch for an offset
-	// outside [first, next] of the partition.
+	// outside [first, next] of the partition, and by Commit for a message
+	// offset that is negative or not yet in the partition.
 	ErrOffsetOutOfRange = errors.New("brook: offset out of range")
 
 	// ErrCorrupt is returned by Open when a partition or a metadata file is

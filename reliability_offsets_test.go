@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brookmq/brook/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -250,7 +251,10 @@ func TestOffsetsStoreLargeGroup(t *testing.T) {
 	before := s.log.Size()
 	s.set(TopicPartition{Topic: topics[3], Partition: 7}, 1_000_000)
 	require.NoError(t, s.flush())
-	assert.Less(t, s.log.Size()-before, int64(4096), "a one-offset flush writes a small record")
+	delta := s.log.Size() - before
+	assert.Less(t, delta, int64(4096), "a one-offset flush writes a small record")
+	t.Logf("%d partitions: snapshot %d bytes in %d records; a one-offset flush appends %d bytes",
+		n, s.snapBytes, s.log.NextOffset()-s.log.FirstOffset()-1, delta)
 	require.NoError(t, s.close())
 
 	s, err = openOffsets(dir, slog.New(slog.DiscardHandler), nil)
@@ -302,4 +306,75 @@ func TestGenerationSurvivesRestart(t *testing.T) {
 	assert.ErrorIs(t, g.commit(a, genA, tp, 0), ErrFenced, "the stale commit is refused")
 	off, _ := g.committed(tp)
 	assert.Equal(t, int64(1), off)
+}
+
+// The offsets store still reads logs of the first format, and goes on
+// writing the current one on top of them.
+func TestOffsetsStoreReadsFirstFormat(t *testing.T) {
+	dir := t.TempDir()
+	l, err := storage.Open(dir, &storage.Options{Sync: storage.SyncAlways})
+	require.NoError(t, err)
+	a, b := TopicPartition{Topic: "a", Partition: 0}, TopicPartition{Topic: "b", Partition: 3}
+	_, err = l.Append(context.Background(), []storage.Record{
+		{Value: encodeOffsetsV1(offsetsDeltaV1, map[TopicPartition]int64{a: 5})},
+		{Value: encodeOffsetsV1(offsetsSnapshotV1, map[TopicPartition]int64{a: 7, b: 2})},
+		{Value: encodeOffsetsV1(offsetsDeltaV1, map[TopicPartition]int64{b: 9})},
+	})
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	s, err := openOffsets(dir, slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[TopicPartition]int64{a: 7, b: 9}, s.all())
+	s.set(a, 8)
+	require.NoError(t, s.close())
+	s, err = openOffsets(dir, slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	defer s.close()
+	assert.Equal(t, map[TopicPartition]int64{a: 8, b: 9}, s.all())
+}
+
+// A snapshot torn by a crash (no last record) is ignored on replay: the
+// state before it, from the earlier snapshot and deltas, stands.
+func TestOffsetsStoreTornSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openOffsets(dir, slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	tp := TopicPartition{Topic: "t", Partition: 0}
+	s.set(tp, 4)
+	require.NoError(t, s.flush())
+	torn := map[TopicPartition]int64{}
+	for p := 0; p < 100_000; p++ { // more than one record's worth
+		torn[TopicPartition{Topic: fmt.Sprintf("t%d", p/MaxPartitions), Partition: p % MaxPartitions}] = 99
+	}
+	recs := encodeRecords(offsetsSnapshot, 1, 1, torn)
+	require.Greater(t, len(recs), 1)
+	require.NoError(t, s.append(recs[:len(recs)-1])) // the crash cut the batch
+	require.NoError(t, s.log.Close())
+	s, err = openOffsets(dir, slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	defer s.close()
+	assert.Equal(t, map[TopicPartition]int64{tp: 4}, s.all())
+}
+
+// Many small flushes compact the log: it stays within a few snapshots'
+// size, and the state survives the compactions.
+func TestOffsetsStoreCompacts(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openOffsets(dir, slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	topic := string(make249())
+	for round := 1; round <= 150; round++ { // 1.5 MB of deltas, past one segment
+		for p := 0; p < 2000; p++ {
+			s.set(TopicPartition{Topic: fmt.Sprintf("%d%s", p%2, topic[1:]), Partition: p / 2}, int64(round))
+		}
+		require.NoError(t, s.flush())
+	}
+	assert.Positive(t, s.log.FirstOffset(), "compaction dropped the oldest records")
+	assert.Less(t, s.log.Size(), int64(3<<20))
+	want := s.all()
+	require.NoError(t, s.close())
+	s, err = openOffsets(dir, slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	defer s.close()
+	assert.Equal(t, want, s.all())
 }
