@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -148,7 +149,7 @@ type churnGroup struct {
 
 	manual                bool           // ManualCommit: the handler commits each message
 	members               []*churnMember // live consumers, running or not
-	nextRun               int
+	nextRun, named        int
 	joins, leaves, closes int
 
 	mu       sync.Mutex
@@ -181,8 +182,10 @@ func (g *churnGroup) problem(format string, args ...any) {
 func (g *churnGroup) handler(run int, name string, c *Consumer) Handler {
 	return func(ctx context.Context, m *Message) error {
 		if g.manual {
+			// Some work, so that revocations find messages in hand.
 			// Committed before it counts as handled: a commit refused
 			// would make the message come again.
+			time.Sleep(200 * time.Microsecond)
 			if err := c.Commit(ctx, m); err != nil && !errors.Is(err, context.Canceled) {
 				g.mu.Lock()
 				g.problem("%s: Commit of %s/%d@%d: %v", name, m.Topic, m.Partition, m.Offset, err)
@@ -234,7 +237,8 @@ func (g *churnGroup) running() int {
 
 // join adds a new member and runs it.
 func (g *churnGroup) join(rng *rand.Rand) {
-	c := g.b.CreateConsumerWith(fmt.Sprintf("%s-m%d", g.id, len(g.members)), g.id, ConsumerOptions{ManualCommit: g.manual})
+	g.named++ // a name per consumer: memberOf finds a consumer by it
+	c := g.b.CreateConsumerWith(fmt.Sprintf("%s-m%d", g.id, g.named), g.id, ConsumerOptions{ManualCommit: g.manual})
 	require.NoError(g.t, c.Subscribe(g.topics...))
 	m := &churnMember{c: c}
 	g.members = append(g.members, m)
@@ -285,21 +289,23 @@ func (g *churnGroup) churn(rng *rand.Rand) {
 		g.stop(m)
 		g.remove(m)
 		g.closes++
-	case r < 8: // two Close calls at once: both return only when it is closed
+	case r < 8: // two Close calls at once: each returns only once the member left
 		m := running[rng.IntN(len(running))]
-		errs := make(chan error, 1)
-		go func() { errs <- m.c.Close() }()
-		require.NoError(g.t, m.c.Close())
-		require.NoError(g.t, <-errs)
-		select {
-		case err := <-m.done:
-			assert.NoError(g.t, err, "Run of %s", m.c.Name())
-		default:
-			g.t.Errorf("%s: Close returned while Run was still going", m.c.Name())
-			<-m.done
+		var wg sync.WaitGroup
+		for i := 0; i < 2; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.NoError(g.t, m.c.Close())
+				if id, ok := g.memberOf(m.c); ok {
+					g.mu.Lock()
+					g.problem("%s: Close returned while %s was still in the group", m.c.Name(), id)
+					g.mu.Unlock()
+				}
+			}()
 		}
-		m.cancel()
-		m.cancel = nil
+		wg.Wait()
+		g.stop(m)
 		g.remove(m)
 		g.closes++
 	case len(idle) > 0 && r < 9: // a member that left comes back
@@ -312,6 +318,18 @@ func (g *churnGroup) churn(rng *rand.Rand) {
 	default:
 		g.join(rng)
 	}
+}
+
+// memberOf returns the group member ID of c, if c is in the group.
+func (g *churnGroup) memberOf(c *Consumer) (string, bool) {
+	gs, err := g.b.GroupStats(g.id)
+	require.NoError(g.t, err)
+	for _, ms := range gs.Members {
+		if strings.HasPrefix(ms.ID, c.Name()+"-") {
+			return ms.ID, true
+		}
+	}
+	return "", false
 }
 
 func (g *churnGroup) remove(m *churnMember) {
