@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -480,38 +481,49 @@ func crashAsyncProducer(b *Broker, round int, seed uint64, fail func(string, ...
 // crashSideTopicChurn deletes and re-creates a second topic a few times at
 // random moments, while a group with manual commits reads it, so that kills
 // land in topic creation and deletion too, and in commits racing them.
+// After each deletion it commits a message the group handled before it:
+// that commit must be fenced.
 func crashSideTopicChurn(b *Broker, seed uint64, fail func(string, ...any)) {
 	rng := rand.New(rand.NewPCG(seed, 4))
 	var c *Consumer
+	var last atomic.Pointer[Message] // the last message the side group handled
 	for i := 0; i < 3; i++ {
 		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
+		old := last.Load() // of the topic as it is now, deleted below, or of one deleted before
 		if _, err := b.Topic(crashSideTopic); err == nil {
 			_ = b.DeleteTopic(crashSideTopic)
-			if rng.IntN(3) == 0 {
-				continue
+		}
+		if rng.IntN(3) > 0 {
+			if _, err := b.CreateNewTopic(crashSideTopic, 2); err == nil {
+				p := b.CreateProducer("side")
+				for i := 0; i < 20; i++ {
+					_ = p.Publish(crashSideTopic, CreateMessage(crashSideTopic, []byte("x"), i%2))
+				}
 			}
 		}
-		if _, err := b.CreateNewTopic(crashSideTopic, 2); err != nil {
+		if old != nil {
+			if err := c.Commit(context.Background(), old); err == nil {
+				fail("a message of a deleted incarnation was committed: %s/%d@%d", old.Topic, old.Partition, old.Offset)
+			}
+		}
+		if c != nil || !contains(must(b.Topics()), crashSideTopic) {
 			continue
 		}
-		p := b.CreateProducer("side")
-		for i := 0; i < 20; i++ {
-			_ = p.Publish(crashSideTopic, CreateMessage(crashSideTopic, []byte("x"), i%2))
+		c = b.CreateConsumerWith("side", crashSideGroup, ConsumerOptions{ManualCommit: true})
+		if c.Subscribe(crashSideTopic) != nil {
+			c = nil
+			continue
 		}
-		if c == nil {
-			c = b.CreateConsumerWith("side", crashSideGroup, ConsumerOptions{ManualCommit: true})
-			if c.Subscribe(crashSideTopic) != nil {
-				c = nil
-				continue
-			}
-			go func() {
-				_ = c.Run(context.Background(), func(ctx context.Context, m *Message) error {
-					if err := c.Commit(ctx, m); err != nil && ctx.Err() == nil && !errors.Is(err, ErrFenced) {
-						fail("side commit: %v", err)
-					}
-					return nil
-				})
-			}()
-		}
+		go func() {
+			_ = c.Run(context.Background(), func(ctx context.Context, m *Message) error {
+				if err := c.Commit(ctx, m); err != nil && ctx.Err() == nil && !errors.Is(err, ErrFenced) {
+					fail("side commit: %v", err)
+				}
+				last.Store(m)
+				return nil
+			})
+		}()
 	}
 }
+
+func must[T any](v T, _ error) T { return v }
