@@ -59,10 +59,8 @@ func (b *Broker) DeleteTopic(name string) error {
 	t.deleted = true
 	t.mu.Unlock()
 	b.topicsChanged() // members stop reading it before its logs close
-	for _, g := range b.groupList() {
-		g.offsets.dropTopic(name)
-	}
-	closeErr := t.close()
+	dropErr := b.dropTopicOffsets(name)
+	closeErr := errors.Join(t.close(), dropErr)
 	// Move the directory out of the way atomically, then remove it.
 	trash := filepath.Join(b.dir, "tmp", "deleted-"+name+"-"+strconv.FormatInt(time.Now().UnixNano(), 10))
 	if err := os.Rename(t.dir, trash); err != nil {
@@ -75,6 +73,39 @@ func (b *Broker) DeleteTopic(name string) error {
 		return fmt.Errorf("brook: delete topic %q: %w", name, err)
 	}
 	return closeErr
+}
+
+// dropTopicOffsets drops topic's committed offsets from every group on
+// disk, durably: the loaded ones, and the others opened for it (a group
+// loaded later also drops the offsets of topics that do not exist, which
+// covers a crash in the middle).
+func (b *Broker) dropTopicOffsets(topic string) error {
+	var errs []error
+	dir := filepath.Join(b.dir, "groups")
+	b.mu.Lock() // no group is loaded or deleted while its offsets are open here
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("brook: delete topic %q: list groups: %w", topic, err))
+	}
+	for _, e := range entries {
+		if _, loaded := b.groups[e.Name()]; loaded || !e.IsDir() || !validName(e.Name()) {
+			continue
+		}
+		off, err := openOffsets(filepath.Join(dir, e.Name()), b.log.With("group", e.Name()), b.opts.fs)
+		if err == nil {
+			err = errors.Join(off.dropTopic(topic), off.log.Close())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("brook: delete topic %q: offsets of group %q: %w", topic, e.Name(), err))
+		}
+	}
+	b.mu.Unlock()
+	for _, g := range b.groupList() {
+		if err := g.offsets.dropTopic(topic); err != nil {
+			errs = append(errs, fmt.Errorf("brook: delete topic %q: offsets of group %q: %w", topic, g.id, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // AddPartitions grows a topic to total partitions. Partitions can only be
@@ -159,6 +190,17 @@ func applyRetention(l *storage.Log, cfg TopicConfig) error {
 		return err
 	}
 	return nil
+}
+
+// liveStorageError is storageError for a publish or fetch on a topic that
+// was open when the call began: its log closed while the broker is still
+// open means DeleteTopic closed it, and the call reports ErrUnknownTopic as
+// it would have a moment later.
+func (b *Broker) liveStorageError(topic string, p int, err error) error {
+	if errors.Is(err, storage.ErrClosed) && b.check() == nil {
+		return &TopicError{Topic: topic, Err: ErrUnknownTopic}
+	}
+	return storageError(topic, p, err)
 }
 
 // storageError maps an error of partition p's log to the public errors.

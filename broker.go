@@ -33,10 +33,17 @@ type Broker struct {
 	lockFile *os.File
 
 	mu      sync.RWMutex
+	closing bool // Close has begun: no new producer, consumer or group
 	closed  bool
 	topics  map[string]*Topic
 	groups  map[string]*group
 	clients map[closer]struct{} // producers and consumers to close with the broker
+
+	// countsMu orders the snapshots of partition counts; countsSeq numbers
+	// them, so that a group never applies an older snapshot over a newer
+	// one. Lock order: b.mu, then countsMu, then a Topic's mu.
+	countsMu  sync.Mutex
+	countsSeq int64
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -168,7 +175,7 @@ func (b *Broker) register(c closer) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closing {
 		return ErrClosed
 	}
 	b.clients[c] = struct{}{}
@@ -196,6 +203,7 @@ func (b *Broker) Close() error {
 
 func (b *Broker) close() error {
 	b.mu.Lock()
+	b.closing = true // from here on register refuses, so the list is complete
 	clients := make([]closer, 0, len(b.clients))
 	for c := range b.clients {
 		clients = append(clients, c)
@@ -251,22 +259,33 @@ func (b *Broker) groupList() []*group {
 }
 
 // partitionCounts is a snapshot of every topic's partition count, the
-// coordinator's view of what exists.
-func (b *Broker) partitionCounts() map[string]int {
+// coordinator's view of what exists, with its sequence number: a snapshot
+// with a higher number was taken later and is at least as recent.
+func (b *Broker) partitionCounts() (map[string]int, int64) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	return b.partitionCountsLocked()
+}
+
+// partitionCountsLocked is partitionCounts for a caller holding b.mu.
+func (b *Broker) partitionCountsLocked() (map[string]int, int64) {
+	b.countsMu.Lock()
+	defer b.countsMu.Unlock()
+	b.countsSeq++
 	m := make(map[string]int, len(b.topics))
 	for name, t := range b.topics {
 		m[name] = t.Partitions()
 	}
-	return m
+	return m, b.countsSeq
 }
 
 // topicsChanged tells every group that topics were created, grown or
-// deleted, so that they rebalance. It is called with no lock held.
+// deleted, so that they rebalance. It is called with no lock held. When
+// changes race, each group keeps the latest snapshot whatever order the
+// calls arrive in.
 func (b *Broker) topicsChanged() {
-	counts := b.partitionCounts()
+	counts, seq := b.partitionCounts()
 	for _, g := range b.groupList() {
-		g.rebalance(counts, "topics changed")
+		g.rebalance(counts, seq, "topics changed")
 	}
 }

@@ -33,6 +33,7 @@ type Consumer struct {
 	mu      sync.Mutex
 	topics  []string // sorted
 	closed  bool
+	closing chan struct{} // closed when the first Close has returned; nil if never registered
 	running bool
 	cancel  context.CancelFunc // ends the current run
 	runDone chan struct{}      // closed when the current run has ended
@@ -40,6 +41,12 @@ type Consumer struct {
 	member  string
 	loops   map[TopicPartition]*partLoop // the session's partitions
 	poll    *poller
+
+	pollStart sync.Mutex // serializes the start of the poller
+	// subMu orders the subscription changes that reach the group, so that
+	// an older one never lands after a newer one. Lock order: subMu, then
+	// group.mu; mu is never held while the group is called.
+	subMu sync.Mutex
 }
 
 // CreateConsumer returns a consumer named name in group groupID, with
@@ -59,8 +66,8 @@ func (b *Broker) CreateConsumerWith(name, groupID string, opts ConsumerOptions) 
 		err = fmt.Errorf("%w: dead-letter topic %q", ErrInvalidTopicName, o.DeadLetterTopic)
 	}
 	c := &Consumer{b: b, name: name, groupID: groupID, opts: o, optsErr: err, wake: make(chan struct{}, 1)}
-	if b.err == nil {
-		_ = b.register(c) // on a closed broker, Run and Poll return ErrClosed
+	if b.err == nil && b.register(c) != nil {
+		c.closed = true // the broker is closing or closed: every call returns ErrClosed
 	}
 	return c
 }
@@ -101,6 +108,8 @@ func (c *Consumer) Unsubscribe(topics ...string) error {
 }
 
 func (c *Consumer) setTopics(change func([]string) []string) error {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -223,14 +232,22 @@ var (
 
 // Close stops Run or Poll (handlers see their context end; what they
 // finished is committed), leaves the group, and waits for the consumer's
-// goroutines. It is idempotent.
+// goroutines. It is idempotent, and a Close that races another one returns
+// only when that one has finished (so Broker.Close, which closes its
+// consumers, never closes the offsets before their last commit).
 func (c *Consumer) Close() error {
 	c.mu.Lock()
 	if c.closed {
+		closing := c.closing
 		c.mu.Unlock()
+		if closing != nil {
+			<-closing
+		}
 		return nil
 	}
 	c.closed = true
+	c.closing = make(chan struct{})
+	defer close(c.closing)
 	cancel, done, p := c.cancel, c.runDone, c.poll
 	c.mu.Unlock()
 	if p != nil {
@@ -295,9 +312,17 @@ func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 	if err != nil {
 		return err
 	}
+	// A time outside int64 nanoseconds would wrap around: clamp it to the
+	// range, before every message or after every one.
+	switch {
+	case t.Before(minTimestamp):
+		t = minTimestamp
+	case t.After(maxTimestamp):
+		t = maxTimestamp
+	}
 	off, err := l.log.OffsetForTime(t)
 	if err != nil {
-		return storageError(topic, partition, err)
+		return c.b.liveStorageError(topic, partition, err)
 	}
 	l.seek(off)
 	return nil
@@ -305,15 +330,33 @@ func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 
 // Commit commits m (the next offset to read becomes m.Offset+1) and writes
 // the group's offsets to disk before returning. It is needed only with
-// ManualCommit. It returns ErrNotAssigned, or ErrFenced if the partition has
-// moved to another member since m was delivered.
+// ManualCommit. It returns ErrFenced when the grant under which m was
+// delivered has ended (the partition moved to another member, or away and
+// back, or its topic was deleted and created again, since m was delivered)
+// or m came from another consumer; ErrOffsetOutOfRange when m.Offset is
+// negative or not yet in the partition. A message the program built itself
+// (not delivered by Brook) is checked against the current grant, and gets
+// ErrNotAssigned when the consumer does not own its partition now.
 func (c *Consumer) Commit(ctx context.Context, m *Message) error {
 	if m == nil {
 		return ErrNilMessage
 	}
-	l, err := c.loop(TopicPartition{Topic: m.Topic, Partition: m.Partition})
-	if err != nil {
-		return err
+	l := m.delivery
+	switch {
+	case l == nil: // built by the program: the current grant, if any
+		var err error
+		if l, err = c.loop(TopicPartition{Topic: m.Topic, Partition: m.Partition}); err != nil {
+			return err
+		}
+	case l.s.c != c || l.tp != (TopicPartition{Topic: m.Topic, Partition: m.Partition}):
+		return &PartitionError{Topic: m.Topic, Partition: m.Partition, Err: ErrFenced}
+	}
+	// The grant m was delivered under decides: it still holds during a
+	// revocation until the partition is handed over (so a handler can
+	// commit the message in hand), and g.commit refuses it once it ended.
+	if next := l.log.NextOffset(); m.Offset < 0 || m.Offset >= next {
+		return &PartitionError{Topic: m.Topic, Partition: m.Partition, Err: fmt.Errorf(
+			"%w: message offset %d not in [0, %d)", ErrOffsetOutOfRange, m.Offset, next)}
 	}
 	if err := l.g.commit(l.member, l.gen, l.tp, m.Offset+1); err != nil {
 		return err

@@ -37,12 +37,16 @@ const (
 // ConsumerOptions configure a Consumer. Zero fields mean their defaults.
 type ConsumerOptions struct {
 	// StartOffset applies to partitions the group has no committed offset
-	// for. Default: StartEarliest.
+	// for. The position it gives is committed when the group first reads
+	// the partition (also under ManualCommit), so a later owner starts at
+	// the same place: StartLatest skips what was published before the group
+	// first read the partition, once. Default: StartEarliest.
 	StartOffset StartOffset
 
 	// PollTimeout is how long a handler may run on one message (or, with
 	// Poll, how long a polled message may stay unacknowledged by the next
-	// Poll) before the member is evicted from the group and its partitions
+	// Poll, or a message wait for a Poll to take it) before the member is
+	// evicted from the group and its partitions
 	// move on; its later commits are fenced. Like Kafka's
 	// max.poll.interval.ms. Default: 5 minutes.
 	PollTimeout time.Duration

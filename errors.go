@@ -55,6 +55,12 @@ var (
 	// and headers together exceed the topic's MaxMessageBytes.
 	ErrMessageTooLarge = errors.New("brook: message too large")
 
+	// ErrInvalidTimestamp is returned by Publish, PublishAsync and
+	// PublishBatch for a Message.Timestamp the log cannot store exactly:
+	// before 1677-09-21 or after 2262-04-11 (the range of int64
+	// nanoseconds since 1970).
+	ErrInvalidTimestamp = errors.New("brook: timestamp out of range")
+
 	// ErrInvalidConfig is returned by Open and CreateTopic for an option out
 	// of range (a negative size or duration, an unknown sync policy).
 	ErrInvalidConfig = errors.New("brook: invalid configuration")
@@ -73,16 +79,19 @@ var (
 	// partition the consumer does not own at the moment.
 	ErrNotAssigned = errors.New("brook: partition not assigned to this consumer")
 
-	// ErrFenced is returned by Commit when the consumer's ownership of the
-	// partition has ended (it was revoked, or the member was evicted after
-	// its poll timeout): the commit is refused so that it cannot overwrite
-	// the new owner's offset. Kafka calls this ILLEGAL_GENERATION.
+	// ErrFenced is returned by Commit when the grant under which the
+	// message was delivered has ended (the partition was handed over, the
+	// member was evicted after its poll timeout, the topic was deleted and
+	// created again), also when the partition came back to the same
+	// consumer since: the commit is refused so that it cannot overwrite the
+	// new owner's offset. Kafka calls this ILLEGAL_GENERATION.
 	ErrFenced = errors.New("brook: commit fenced: partition owned by a newer generation")
 
 	// ErrOffsetOutOfRange is returned by Seek and Broker.Fetch for an offset
 	// outside [first, next] of the partition that is not OffsetOldest or
-	// OffsetNewest. It is returned as an *OffsetError, which gives the
-	// partition's range.
+	// OffsetNewest, and by Commit for a message offset that is negative or
+	// not yet in the partition. Seek and Fetch return it as an
+	// *OffsetError, which gives the partition's range.
 	ErrOffsetOutOfRange = errors.New("brook: offset out of range")
 
 	// ErrCorrupt is returned by Open when a partition or a metadata file is

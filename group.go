@@ -14,7 +14,10 @@ import (
 // memberConn is how the coordinator reaches a member. A local Consumer
 // implements it; a network listener can implement it for a remote member
 // (notify sends on the member's heartbeat response, stalled measures the time
-// since its last heartbeat or poll).
+// since its last heartbeat or poll). Both are called with the group's mu
+// held: lock order is group.mu, then the member's own locks (a Consumer's
+// mu, then its poller's mu); a member never calls into its group while
+// holding its own locks.
 type memberConn interface {
 	// notify tells the member that its assignment changed: partitions to
 	// start, to hand back, or lost. It must not block.
@@ -57,11 +60,13 @@ type group struct {
 
 	mu      sync.Mutex
 	gen     int64
+	genMax  int64 // generations up to genMax are reserved durably (see reserveGenerations)
 	nextID  int
 	members map[string]*groupMember
 	owners  map[TopicPartition]grant  // who holds each partition now
 	target  map[TopicPartition]string // who should hold it
 	counts  map[string]int            // topic -> partitions, as last seen
+	seq     int64                     // the sequence number of counts' snapshot
 	deleted bool                      // set by DeleteGroup; join refuses
 }
 
@@ -82,7 +87,7 @@ func (b *Broker) group(id string) (*group, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closing {
 		return nil, ErrClosed
 	}
 	if g, ok := b.groups[id]; ok {
@@ -97,16 +102,22 @@ func (b *Broker) group(id string) (*group, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts := make(map[string]int, len(b.topics))
-	for name, t := range b.topics {
-		counts[name] = t.Partitions()
+	// Offsets of topics that no longer exist are stale: a topic deleted
+	// before a crash, or while the group was not loaded, may be created
+	// again and must then start from its beginning.
+	if err := off.dropTopics(func(t string) bool { return b.topics[t] == nil }); err != nil {
+		_ = off.log.Close()
+		return nil, fmt.Errorf("brook: group %q: drop offsets of deleted topics: %w", id, err)
 	}
+	counts, seq := b.partitionCountsLocked()
+	gen, nextID := off.generation()
 	g := &group{
 		b: b, id: id, offsets: off, log: logger, kick: make(chan struct{}, 1), stop: make(chan struct{}),
 		members: make(map[string]*groupMember),
 		owners:  make(map[TopicPartition]grant),
 		target:  make(map[TopicPartition]string),
-		counts:  counts,
+		counts:  counts, seq: seq,
+		gen: gen, genMax: gen, nextID: int(nextID),
 	}
 	b.groups[id] = g
 	b.wg.Add(1)
@@ -123,6 +134,7 @@ func (g *group) join(name string, topics []string, pollTimeout time.Duration, co
 		return "", false
 	}
 	g.nextID++
+	g.offsets.noteGeneration(g.genMax, int64(g.nextID))
 	id := name + "-" + strconv.Itoa(g.nextID)
 	g.members[id] = &groupMember{id: id, topics: append([]string(nil), topics...), pollTimeout: pollTimeout, conn: conn}
 	g.rebalanceLocked("join " + id)
@@ -158,11 +170,16 @@ func (g *group) subscribe(member string, topics []string) {
 	}
 }
 
-// rebalance records new partition counts and recomputes the assignment.
-func (g *group) rebalance(counts map[string]int, reason string) {
+// rebalance records new partition counts, snapshot number seq, and
+// recomputes the assignment. A snapshot older than the one the group holds
+// arrived late and is ignored: the newer one was applied already.
+func (g *group) rebalance(counts map[string]int, seq int64, reason string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.counts = counts
+	if seq <= g.seq {
+		return
+	}
+	g.counts, g.seq = counts, seq
 	g.rebalanceLocked(reason)
 }
 
@@ -180,6 +197,9 @@ func (g *group) rebalanceLocked(reason string) {
 	}
 	target := assign(assignInput{Members: subs, Topics: g.counts, Current: cur})
 	g.gen++
+	if g.gen > g.genMax {
+		g.reserveGenerations()
+	}
 	clear(g.target)
 	for m, tps := range target {
 		for _, tp := range tps {
@@ -202,6 +222,24 @@ func (g *group) rebalanceLocked(reason string) {
 	g.log.Debug("brook: rebalance", "reason", reason, "generation", g.gen, "members", len(g.members))
 	for _, m := range g.members {
 		m.conn.notify()
+	}
+}
+
+// genLease is how many generations reserveGenerations reserves at a time.
+const genLease = 1000
+
+// reserveGenerations durably records that generations up to g.gen+genLease
+// may be handed out, before any grant of g.gen is. After a restart the
+// group starts above every generation it ever used, so a commit of a member
+// fenced before the restart (a remote client that kept its generation) is
+// still refused. It costs one fsync every genLease rebalances, and the first
+// rebalance after a load. The caller holds g.mu; the offsets' locks are
+// taken after it, never before.
+func (g *group) reserveGenerations() {
+	g.genMax = g.gen + genLease
+	g.offsets.noteGeneration(g.genMax, int64(g.nextID))
+	if err := g.offsets.flush(); err != nil {
+		g.log.Error("brook: write group generation", "err", err)
 	}
 }
 
@@ -237,6 +275,9 @@ func (g *group) commit(member string, gen int64, tp TopicPartition, offset int64
 	defer g.mu.Unlock()
 	if !g.owns(member, gen, tp) {
 		return &PartitionError{Topic: tp.Topic, Partition: tp.Partition, Err: ErrFenced}
+	}
+	if offset < 0 {
+		return &PartitionError{Topic: tp.Topic, Partition: tp.Partition, Err: fmt.Errorf("%w: %d", ErrOffsetOutOfRange, offset)}
 	}
 	g.offsets.set(tp, offset)
 	return nil

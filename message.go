@@ -1,6 +1,8 @@
 package brook
 
 import (
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/brookmq/brook/storage"
@@ -40,7 +42,29 @@ type Message struct {
 	Key       []byte
 	Value     []byte
 	Headers   []Header
+	// Timestamp is the message's time. Publish stores it exactly, to the
+	// nanosecond, between 1677-09-21 and 2262-04-11 (int64 nanoseconds
+	// since 1970) and refuses a time outside with ErrInvalidTimestamp; the
+	// zero Time means "now".
 	Timestamp time.Time
+
+	// delivery is the grant under which a consumer delivered the message
+	// (nil for a message the program built): Commit checks it.
+	delivery *partLoop
+}
+
+// The range of timestamps a message can carry: int64 nanoseconds.
+var (
+	minTimestamp = time.Unix(0, math.MinInt64)
+	maxTimestamp = time.Unix(0, math.MaxInt64)
+)
+
+// checkTimestamp returns ErrInvalidTimestamp for a time the log cannot store.
+func checkTimestamp(topic string, ts time.Time) error {
+	if !ts.IsZero() && (ts.Before(minTimestamp) || ts.After(maxTimestamp)) {
+		return &TopicError{Topic: topic, Err: fmt.Errorf("%w: %v", ErrInvalidTimestamp, ts)}
+	}
+	return nil
 }
 
 // CreateMessage returns a message for topic with the given value, addressed to

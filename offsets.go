@@ -2,42 +2,49 @@ package brook
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 
 	"github.com/brookmq/brook/storage"
 )
 
-// offsetStore holds one group's committed offsets: in memory for the
-// coordinator, and durably in a storage log of its own. Commits update
-// memory; flush appends one record with every offset changed since the last
-// flush, fsynced (SyncAlways). Every snapshotEvery records a snapshot of all
-// offsets is written and the segments before it are dropped, so the log does
-// not grow without bound.
+// offsetStore holds one group's committed offsets and its generation: in
+// memory for the coordinator, and durably in a storage log of its own.
+// Commits update memory; flush appends the offsets changed since the last
+// flush (a delta, split into records of at most offsetsChunk bytes),
+// fsynced (SyncAlways), so a flush costs in proportion to what changed.
+// When the deltas written since the last snapshot outweigh it
+// (compactFactor times its size, and at least compactMin bytes), a
+// snapshot of every offset is written as one batch of records, the last
+// one marked, and the segments before it are dropped: the log stays within
+// a few times the size of one snapshot, and compaction's cost is amortized
+// over the deltas. A snapshot torn by a crash has no last record and is
+// ignored on replay; the deltas before it are still in the log.
 type offsetStore struct {
 	log    *storage.Log
 	logger *slog.Logger
 
-	flushMu       sync.Mutex // orders flushes: records reach the log in commit order
-	sinceSnapshot int        // records since the last snapshot; guarded by flushMu
+	flushMu    sync.Mutex // orders flushes: records reach the log in commit order
+	sinceBytes int64      // delta bytes since the last snapshot; guarded by flushMu
+	snapBytes  int64      // the last snapshot's size; guarded by flushMu
 
 	mu        sync.Mutex
 	committed map[TopicPartition]int64
 	dirty     map[TopicPartition]struct{}
+	gen       int64 // the group's generation as last noted
+	nextID    int64 // the group's member counter as last noted
+	genDirty  bool  // gen or nextID changed since the last flush
 }
 
 const (
-	offsetsDelta    = 0 // record kinds
-	offsetsSnapshot = 1
-	snapshotEvery   = 1000
+	compactFactor = 4
+	compactMin    = 64 << 10
 )
 
 func openOffsets(dir string, logger *slog.Logger, fs storage.FS) (*offsetStore, error) {
-	l, err := storage.Open(dir, &storage.Options{SegmentSize: 256 << 10, Sync: storage.SyncAlways, Logger: logger, FS: fs})
+	l, err := storage.Open(dir, &storage.Options{SegmentSize: 1 << 20, Sync: storage.SyncAlways, Logger: logger, FS: fs})
 	if err != nil {
 		return nil, fmt.Errorf("brook: open committed offsets %s: %w", dir, err)
 	}
@@ -49,29 +56,53 @@ func openOffsets(dir string, logger *slog.Logger, fs storage.FS) (*offsetStore, 
 	return s, nil
 }
 
-// replay rebuilds the map from the log: a snapshot replaces the state, a
-// delta updates it.
+// replay rebuilds the state from the log: a complete snapshot replaces it,
+// a delta updates it, a drop removes a topic's offsets.
 func (s *offsetStore) replay() error {
+	var pending map[TopicPartition]int64 // a snapshot being read
 	for off := s.log.FirstOffset(); off < s.log.NextOffset(); {
 		recs, err := s.log.Read(off, 1000, 4<<20)
 		if err != nil {
 			return err
 		}
 		for _, r := range recs {
-			kind, entries, err := decodeOffsets(r.Value)
+			rec, err := decodeOffsets(r.Value)
 			if err != nil {
 				return fmt.Errorf("record %d: %w", r.Offset, err)
 			}
-			if kind == offsetsSnapshot {
+			s.gen, s.nextID = max(s.gen, rec.gen), max(s.nextID, rec.nextID)
+			size := int64(len(r.Value))
+			switch rec.kind {
+			case offsetsSnapshotV1:
+				pending = nil
 				clear(s.committed)
-				s.sinceSnapshot = 0
+				s.sinceBytes, s.snapBytes = 0, size
+			case offsetsSnapshot:
+				if pending == nil {
+					pending, s.snapBytes = make(map[TopicPartition]int64), 0
+				}
+				for tp, o := range rec.entries {
+					pending[tp] = o
+				}
+				s.snapBytes += size
+				if rec.last {
+					s.committed, pending, s.sinceBytes = pending, nil, 0
+				}
+				continue
+			case offsetsDrop:
+				for tp := range s.committed {
+					if tp.Topic == rec.topic {
+						delete(s.committed, tp)
+					}
+				}
 			}
-			for tp, o := range entries {
+			pending = nil // a snapshot torn by a crash, followed by later records
+			for tp, o := range rec.entries {
 				s.committed[tp] = o
 			}
-			s.sinceSnapshot++
-			off = r.Offset + 1
+			s.sinceBytes += size
 		}
+		off = recs[len(recs)-1].Offset + 1
 	}
 	return nil
 }
@@ -93,6 +124,24 @@ func (s *offsetStore) set(tp TopicPartition, offset int64) {
 	s.dirty[tp] = struct{}{}
 }
 
+// noteGeneration records the group's generation and member counter, to be
+// written with the next flush.
+func (s *offsetStore) noteGeneration(gen, nextID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gen > s.gen || nextID > s.nextID {
+		s.gen, s.nextID = max(s.gen, gen), max(s.nextID, nextID)
+		s.genDirty = true
+	}
+}
+
+// generation returns the generation and member counter as stored.
+func (s *offsetStore) generation() (gen, nextID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen, s.nextID
+}
+
 // all returns a copy of every committed offset.
 func (s *offsetStore) all() map[TopicPartition]int64 {
 	s.mu.Lock()
@@ -104,32 +153,44 @@ func (s *offsetStore) all() map[TopicPartition]int64 {
 	return m
 }
 
-// dropTopic forgets a deleted topic's offsets, durably, so that a topic
-// created again under the name starts from its beginning.
-func (s *offsetStore) dropTopic(topic string) {
+// dropTopic forgets a deleted topic's offsets, durably (one small record),
+// so that a topic created again under the name starts from its beginning.
+func (s *offsetStore) dropTopic(topic string) error {
+	return s.dropTopics(func(t string) bool { return t == topic })
+}
+
+// dropTopics forgets, durably, the offsets of every topic for which drop
+// returns true.
+func (s *offsetStore) dropTopics(drop func(topic string) bool) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
-	found := false
+	topics := make(map[string]bool)
 	for tp := range s.committed {
-		if tp.Topic == topic {
+		if topics[tp.Topic] || drop(tp.Topic) {
+			topics[tp.Topic] = true
 			delete(s.committed, tp)
 			delete(s.dirty, tp)
-			found = true
 		}
 	}
 	s.mu.Unlock()
-	if found {
-		if err := s.snapshot(); err != nil {
-			s.logger.Error("brook: write offsets snapshot", "err", err)
-		}
+	if len(topics) == 0 {
+		return nil
 	}
+	recs := make([]storage.Record, 0, len(topics))
+	for t := range topics {
+		recs = append(recs, storage.Record{Value: encodeDrop(t)})
+	}
+	return s.append(recs)
 }
 
-// flush durably writes the offsets changed since the last flush.
+// flush durably writes the offsets (and the generation) changed since the
+// last flush, and compacts the log when the deltas outweigh its snapshot.
 func (s *offsetStore) flush() error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
-	if len(s.dirty) == 0 {
+	if len(s.dirty) == 0 && !s.genDirty {
 		s.mu.Unlock()
 		return nil
 	}
@@ -138,16 +199,25 @@ func (s *offsetStore) flush() error {
 		entries[tp] = s.committed[tp]
 	}
 	clear(s.dirty)
+	gen, nextID, genDirty := s.gen, s.nextID, s.genDirty
+	s.genDirty = false
 	s.mu.Unlock()
-	if err := s.write(offsetsDelta, entries); err != nil {
+	recs := encodeRecords(offsetsDelta, gen, nextID, entries)
+	if err := s.append(recs); err != nil {
 		s.mu.Lock()
 		for tp := range entries {
-			s.dirty[tp] = struct{}{}
+			if _, ok := s.committed[tp]; ok {
+				s.dirty[tp] = struct{}{}
+			}
 		}
+		s.genDirty = s.genDirty || genDirty
 		s.mu.Unlock()
 		return err
 	}
-	if s.sinceSnapshot >= snapshotEvery {
+	for _, r := range recs {
+		s.sinceBytes += int64(len(r.Value))
+	}
+	if s.sinceBytes >= max(compactFactor*s.snapBytes, compactMin) {
 		return s.snapshotLocked()
 	}
 	return nil
@@ -159,8 +229,8 @@ func (s *offsetStore) snapshot() error {
 	return s.snapshotLocked()
 }
 
-// snapshotLocked writes every offset as one record and drops the segments
-// wholly before it. The caller holds flushMu.
+// snapshotLocked writes every offset as one batch of records and drops the
+// segments wholly before it. The caller holds flushMu.
 func (s *offsetStore) snapshotLocked() error {
 	s.mu.Lock()
 	entries := make(map[TopicPartition]int64, len(s.committed))
@@ -168,83 +238,27 @@ func (s *offsetStore) snapshotLocked() error {
 		entries[tp] = o
 	}
 	clear(s.dirty)
+	gen, nextID := s.gen, s.nextID
+	s.genDirty = false
 	s.mu.Unlock()
 	at := s.log.NextOffset()
-	if err := s.write(offsetsSnapshot, entries); err != nil {
+	recs := encodeRecords(offsetsSnapshot, gen, nextID, entries)
+	if err := s.append(recs); err != nil {
 		return err
 	}
-	s.sinceSnapshot = 1
+	s.sinceBytes, s.snapBytes = 0, 0
+	for _, r := range recs {
+		s.snapBytes += int64(len(r.Value))
+	}
 	_, err := s.log.TruncateFront(at)
 	return err
 }
 
-func (s *offsetStore) write(kind byte, entries map[TopicPartition]int64) error {
-	_, err := s.log.Append(context.Background(), []storage.Record{{Value: encodeOffsets(kind, entries)}})
-	if err == nil {
-		s.sinceSnapshot++
-	}
+func (s *offsetStore) append(recs []storage.Record) error {
+	_, err := s.log.Append(context.Background(), recs)
 	return err
 }
 
 func (s *offsetStore) close() error {
 	return errors.Join(s.flush(), s.log.Close())
-}
-
-// encodeOffsets lays out a record: kind byte, uvarint count, then per entry
-// uvarint topic length, topic, uvarint partition, varint offset; entries
-// sorted so that the encoding is deterministic.
-func encodeOffsets(kind byte, entries map[TopicPartition]int64) []byte {
-	tps := make([]TopicPartition, 0, len(entries))
-	for tp := range entries {
-		tps = append(tps, tp)
-	}
-	sort.Slice(tps, func(i, j int) bool { return compareTopicPartition(tps[i], tps[j]) < 0 })
-	buf := []byte{kind}
-	buf = binary.AppendUvarint(buf, uint64(len(tps)))
-	for _, tp := range tps {
-		buf = binary.AppendUvarint(buf, uint64(len(tp.Topic)))
-		buf = append(buf, tp.Topic...)
-		buf = binary.AppendUvarint(buf, uint64(tp.Partition))
-		buf = binary.AppendVarint(buf, entries[tp])
-	}
-	return buf
-}
-
-var errBadOffsets = errors.New("malformed offsets record")
-
-// decodeOffsets parses encodeOffsets' layout; it never panics.
-func decodeOffsets(b []byte) (byte, map[TopicPartition]int64, error) {
-	if len(b) < 1 || b[0] > offsetsSnapshot {
-		return 0, nil, errBadOffsets
-	}
-	kind, b := b[0], b[1:]
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
-		return 0, nil, errBadOffsets
-	}
-	b = b[k:]
-	m := make(map[TopicPartition]int64, n)
-	for i := uint64(0); i < n; i++ {
-		tl, k := binary.Uvarint(b)
-		if k <= 0 || tl > uint64(len(b)-k) {
-			return 0, nil, errBadOffsets
-		}
-		topic := string(b[k : k+int(tl)])
-		b = b[k+int(tl):]
-		p, k := binary.Uvarint(b)
-		if k <= 0 || p > MaxPartitions {
-			return 0, nil, errBadOffsets
-		}
-		b = b[k:]
-		o, k := binary.Varint(b)
-		if k <= 0 || o < 0 || !validName(topic) {
-			return 0, nil, errBadOffsets
-		}
-		b = b[k:]
-		m[TopicPartition{Topic: topic, Partition: int(p)}] = o
-	}
-	if len(b) != 0 {
-		return 0, nil, errBadOffsets
-	}
-	return kind, m, nil
 }

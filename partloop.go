@@ -33,8 +33,9 @@ type partLoop struct {
 	lost     atomic.Bool
 	seekTo   atomic.Int64 // a pending Seek, or -1
 
-	// progress counts handler calls started and ended (not under Poll,
-	// which the poller tracks): it is odd while a handler runs. It costs
+	// progress counts handler calls started and ended (under Poll too,
+	// where the handler waits for Poll to take and acknowledge the
+	// message): it is odd while a handler runs. It costs
 	// two atomic adds per message, where reading the clock cost more.
 	progress atomic.Uint64
 	// The watchdog's last sample of progress and its time, used only by
@@ -139,18 +140,26 @@ func (l *partLoop) run() {
 }
 
 // start returns the offset to begin at: the group's committed offset, else
-// the StartOffset policy's (which is committed at once, so that a later
-// owner starts at the same place).
+// the StartOffset policy's. That position is committed at once, also under
+// ManualCommit, so that a later owner starts at the same place: a reset to
+// the latest offset happens once, when the group first reads the
+// partition, and what the first owner did not commit is delivered again.
+// A start at the latest offset is flushed before the first message, since
+// computing it again after a crash would skip what was published since.
 func (l *partLoop) start() (int64, error) {
 	if off, ok := l.g.committed(l.tp); ok {
 		return off, nil
 	}
 	off := l.log.FirstOffset()
-	if l.s.c.opts.StartOffset == StartLatest {
+	latest := l.s.c.opts.StartOffset == StartLatest
+	if latest {
 		off = l.log.NextOffset()
 	}
-	if !l.s.c.opts.ManualCommit {
-		if err := l.g.commit(l.member, l.gen, l.tp, off); err != nil {
+	if err := l.g.commit(l.member, l.gen, l.tp, off); err != nil {
+		return 0, err
+	}
+	if latest {
+		if err := l.g.offsets.flush(); err != nil {
 			return 0, err
 		}
 	}
@@ -174,6 +183,9 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 	msgs := messagesFromRecords(l.tp.Topic, l.tp.Partition, recs)
 	handled := 0
 	defer func() { l.observe(handled) }()
+	for i := range msgs {
+		msgs[i].delivery = l
+	}
 	for i := range msgs {
 		if l.stopping() || l.seekTo.Load() >= 0 {
 			break
@@ -243,16 +255,13 @@ func (l *partLoop) handle(m *Message) (done bool, err error) {
 	backoff := opts.RetryBackoff
 	var herr error
 	attempt := 0
-	track := !l.s.polling
 	for attempt < opts.MaxAttempts {
 		attempt++
-		if track {
-			l.progress.Add(1) // odd: in the handler
-		}
+		// Under Poll too: the handler then waits for a Poll to take m and
+		// acknowledge it, and a consumer that stops polling stalls.
+		l.progress.Add(1) // odd: in the handler
 		herr = callHandler(l.ctx, l.s.h, m)
-		if track {
-			l.progress.Add(1)
-		}
+		l.progress.Add(1)
 		if herr == nil {
 			return true, nil
 		}

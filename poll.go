@@ -6,30 +6,35 @@ import (
 	"fmt"
 	"iter"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // poller drives a consumer in pull mode: a background run whose handler
 // hands each message to Poll and returns nil when the next Poll (or Close)
 // comes, which is when the message counts as processed and is committed.
+// Several goroutines may poll at once: every message handed out stays in
+// hand until a later Poll (of any goroutine) or Close acknowledges it, so
+// none is left unacknowledged and no partition waits for good.
 type poller struct {
 	ch     chan *polled
 	done   chan struct{} // closed when the background run ends
 	err    error         // the run's result, set before done is closed
-	held   atomic.Int64  // unix nanos when the message in hand was handed out; 0 if none
 	mu     sync.Mutex
-	inHand *polled
+	inHand []*polled // handed out and not yet acknowledged, oldest first
 }
 
 type polled struct {
 	m   *Message
+	at  time.Time // when Poll handed it out
 	ack chan struct{}
 }
 
 // Poll returns the next message of the partitions assigned to this consumer,
 // waiting for one until ctx ends. Calling Poll again (or Close) marks the
-// previous message as processed, and it is committed (unless ManualCommit).
+// messages returned before as processed, and they are committed (unless
+// ManualCommit). Poll is safe to call from several goroutines: each call
+// acknowledges every message handed out before it, whichever goroutine
+// took it.
 // A message left in hand longer than PollTimeout gets the consumer evicted,
 // as a stuck handler would. The first Poll joins the group; Poll and Run
 // cannot be mixed on one consumer (ErrRunning). Errors are those of Run.
@@ -42,8 +47,8 @@ func (c *Consumer) Poll(ctx context.Context) (*Message, error) {
 	select {
 	case it := <-p.ch:
 		p.mu.Lock()
-		p.inHand = it
-		p.held.Store(time.Now().UnixNano())
+		it.at = time.Now()
+		p.inHand = append(p.inHand, it)
 		p.mu.Unlock()
 		return it.m, nil
 	case <-p.done:
@@ -76,6 +81,14 @@ func (c *Consumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
 func (c *Consumer) poller() (*poller, error) {
 	c.mu.Lock()
 	p := c.poll
+	c.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	c.pollStart.Lock() // concurrent first Polls start one run, not ErrRunning
+	defer c.pollStart.Unlock()
+	c.mu.Lock()
+	p = c.poll
 	c.mu.Unlock()
 	if p != nil {
 		return p, nil
@@ -123,16 +136,19 @@ func (p *poller) handle(ctx context.Context, m *Message) error {
 func (p *poller) ackInHand() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.inHand != nil {
-		close(p.inHand.ack)
-		p.inHand = nil
-		p.held.Store(0)
+	for _, it := range p.inHand {
+		close(it.ack)
 	}
+	clear(p.inHand)
+	p.inHand = p.inHand[:0]
 }
 
+// heldFor is how long the oldest message in hand has been held.
 func (p *poller) heldFor(now time.Time) time.Duration {
-	if t := p.held.Load(); t != 0 {
-		return now.Sub(time.Unix(0, t))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.inHand) > 0 {
+		return now.Sub(p.inHand[0].at)
 	}
 	return 0
 }

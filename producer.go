@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/brookmq/brook/storage"
 )
@@ -45,8 +46,8 @@ type Producer struct {
 // the broker could not be opened or is closed.
 func (b *Broker) CreateProducer(name string) *Producer {
 	p := &Producer{b: b, name: name}
-	if b.err == nil {
-		_ = b.register(p) // a closed broker makes every publish return ErrClosed
+	if b.err == nil && b.register(p) != nil {
+		p.closed.Store(true) // the broker is closing or closed: every publish returns ErrClosed
 	}
 	return p
 }
@@ -81,7 +82,7 @@ func (p *Producer) PublishContext(ctx context.Context, topic string, m *Message)
 	recs := []storage.Record{m.record()}
 	first, err := l.Append(ctx, recs)
 	if err != nil {
-		return storageError(topic, m.Partition, err)
+		return p.b.liveStorageError(topic, m.Partition, err)
 	}
 	m.Offset, m.Timestamp = first, recs[0].Timestamp
 	return nil
@@ -135,10 +136,11 @@ func (p *Producer) Flush(ctx context.Context) error {
 }
 
 // Close waits for the producer's pending PublishAsync calls and makes later
-// calls return ErrClosed. It is idempotent.
+// calls return ErrClosed. It is idempotent; a Close that races another one
+// also waits for the pending calls.
 func (p *Producer) Close() error {
 	if p.closed.Swap(true) {
-		return nil
+		return p.Flush(context.Background())
 	}
 	err := p.Flush(context.Background())
 	if p.b.err == nil {
@@ -208,6 +210,21 @@ func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) 
 	}
 	if size := m.size(); size > maxBytes {
 		return nil, 0, &TopicError{Topic: topic, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, size, maxBytes)}
+	}
+	if err := checkTimestamp(topic, m.Timestamp); err != nil {
+		return nil, 0, err
+	}
+	if mayExceedRecordLimit(m, maxBytes) {
+		// The storage's own check, made here so that PublishBatch refuses
+		// the whole batch before writing any of it.
+		r := m.record()
+		if r.Timestamp.IsZero() {
+			r.Timestamp = time.Now()
+		}
+		if n, limit := storage.EncodedSize(&r), maxRecordSize(maxBytes); n > limit {
+			return nil, 0, &TopicError{Topic: topic, Err: fmt.Errorf(
+				"%w: encodes to %d bytes with its %d headers, limit %d", ErrMessageTooLarge, n, len(m.Headers), limit)}
+		}
 	}
 	if deleted {
 		return nil, 0, &TopicError{Topic: topic, Err: ErrUnknownTopic}

@@ -193,7 +193,7 @@ func (b *asyncBatch) complete(first int64, err error) {
 	a := b.part
 	if err != nil {
 		m := b.msgs[0].m // all of the batch's messages share topic and partition
-		err = storageError(m.Topic, m.Partition, err)
+		err = a.p.b.liveStorageError(m.Topic, m.Partition, err)
 	}
 	for i, x := range b.msgs {
 		if err == nil {

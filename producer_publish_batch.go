@@ -71,7 +71,7 @@ func (p *Producer) PublishBatchContext(ctx context.Context, topic string, msgs [
 	var errs []error
 	for _, g := range groups {
 		if g.err != nil {
-			errs = append(errs, storageError(topic, g.part, g.err))
+			errs = append(errs, p.b.liveStorageError(topic, g.part, g.err))
 			continue
 		}
 		for i, idx := range g.idx {

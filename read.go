@@ -45,7 +45,7 @@ func (b *Broker) Fetch(ctx context.Context, topic string, partition int, offset 
 		ch := l.Notify()
 		recs, err := l.Read(offset, max, FetchMaxBytes)
 		if err != nil {
-			return nil, storageError(topic, partition, err)
+			return nil, b.liveStorageError(topic, partition, err)
 		}
 		if len(recs) > 0 {
 			block := messagesFromRecords(topic, partition, recs)
@@ -62,6 +62,9 @@ func (b *Broker) Fetch(ctx context.Context, topic string, partition int, offset 
 		}
 		if err := b.check(); err != nil {
 			return nil, err
+		}
+		if _, err := t.partition(partition); err != nil {
+			return nil, err // deleted while waiting
 		}
 	}
 }

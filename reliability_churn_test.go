@@ -2,8 +2,10 @@ package brook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,9 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReliabilityChurn runs producers and three consumer groups whose
-// members join, leave (their Run ends), rejoin and close at random about
-// every 100 ms, and checks, per group: every message is handled; no
+// TestReliabilityChurn runs producers and four consumer groups (one with
+// ManualCommit, committing each message in its handler) whose members
+// join, leave (their Run ends), rejoin and close (also with two Close
+// calls at once) at random about every 100 ms, while a third topic is
+// deleted and created again under a group reading it, and checks, per group: every message is handled; no
 // partition is in two members' handlers at the same moment; each member's
 // tenure of a partition sees increasing offsets; and, since every
 // rebalance here is clean (no eviction), the group handles each partition
@@ -30,11 +34,15 @@ func TestReliabilityChurn(t *testing.T) {
 	b := openTest(t, &Options{CommitInterval: 20 * time.Millisecond})
 	mustTopic(t, b, "churn", 8)
 	mustTopic(t, b, "churn2", 3)
+	manual := newChurnGroup(t, b, "g3", "churn2")
+	manual.manual = true // commits every message itself with Commit
 	groups := []*churnGroup{
 		newChurnGroup(t, b, "g0", "churn"),
 		newChurnGroup(t, b, "g1", "churn"),
 		newChurnGroup(t, b, "g2", "churn", "churn2"),
+		manual,
 	}
+	recreated := newRecreatedTopic(t, b, "churn3")
 	for _, g := range groups {
 		g.join(rng)
 	}
@@ -52,7 +60,11 @@ func TestReliabilityChurn(t *testing.T) {
 	actions := 0
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Duration(50+rng.IntN(100)) * time.Millisecond) // the churn's pace, not a wait for an event
-		groups[rng.IntN(len(groups))].churn(rng)
+		if rng.IntN(8) == 0 {
+			recreated.recreate(rng)
+		} else {
+			groups[rng.IntN(len(groups))].churn(rng)
+		}
 		actions++
 	}
 	waitGroup(t, &wg, "the producers")
@@ -74,6 +86,7 @@ func TestReliabilityChurn(t *testing.T) {
 	for _, g := range groups {
 		eventually(t, func() bool { return g.caughtUp(ends) }, "group %s handles every message", g.id)
 	}
+	recreated.check()
 	for _, g := range groups {
 		g.closeAll()
 	}
@@ -134,8 +147,9 @@ type churnGroup struct {
 	id     string
 	topics []string
 
+	manual                bool           // ManualCommit: the handler commits each message
 	members               []*churnMember // live consumers, running or not
-	nextRun               int
+	nextRun, named        int
 	joins, leaves, closes int
 
 	mu       sync.Mutex
@@ -165,8 +179,20 @@ func (g *churnGroup) problem(format string, args ...any) {
 	}
 }
 
-func (g *churnGroup) handler(run int, name string) Handler {
-	return func(_ context.Context, m *Message) error {
+func (g *churnGroup) handler(run int, name string, c *Consumer) Handler {
+	return func(ctx context.Context, m *Message) error {
+		if g.manual {
+			// Some work, so that revocations find messages in hand.
+			// Committed before it counts as handled: a commit refused
+			// would make the message come again.
+			time.Sleep(200 * time.Microsecond)
+			if err := c.Commit(ctx, m); err != nil && !errors.Is(err, context.Canceled) {
+				g.mu.Lock()
+				g.problem("%s: Commit of %s/%d@%d: %v", name, m.Topic, m.Partition, m.Offset, err)
+				g.mu.Unlock()
+				return nil
+			}
+		}
 		tp := TopicPartition{Topic: m.Topic, Partition: m.Partition}
 		g.mu.Lock()
 		if other, busy := g.inHand[tp]; busy {
@@ -211,7 +237,8 @@ func (g *churnGroup) running() int {
 
 // join adds a new member and runs it.
 func (g *churnGroup) join(rng *rand.Rand) {
-	c := g.b.CreateConsumer(fmt.Sprintf("%s-m%d", g.id, len(g.members)), g.id)
+	g.named++ // a name per consumer: memberOf finds a consumer by it
+	c := g.b.CreateConsumerWith(fmt.Sprintf("%s-m%d", g.id, g.named), g.id, ConsumerOptions{ManualCommit: g.manual})
 	require.NoError(g.t, c.Subscribe(g.topics...))
 	m := &churnMember{c: c}
 	g.members = append(g.members, m)
@@ -224,7 +251,7 @@ func (g *churnGroup) run(m *churnMember) {
 	g.joins++
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan error, 1)
-	h := g.handler(g.nextRun, fmt.Sprintf("%s/run%d", m.c.Name(), g.nextRun))
+	h := g.handler(g.nextRun, fmt.Sprintf("%s/run%d", m.c.Name(), g.nextRun), m.c)
 	go func() { m.done <- m.c.Run(ctx, h) }()
 }
 
@@ -256,9 +283,28 @@ func (g *churnGroup) churn(rng *rand.Rand) {
 	case r < 6: // leave: Run ends, the consumer may run again later
 		g.stop(running[rng.IntN(len(running))])
 		g.leaves++
-	case r < 8: // close while running
+	case r < 7: // close while running
 		m := running[rng.IntN(len(running))]
 		require.NoError(g.t, m.c.Close())
+		g.stop(m)
+		g.remove(m)
+		g.closes++
+	case r < 8: // two Close calls at once: each returns only once the member left
+		m := running[rng.IntN(len(running))]
+		var wg sync.WaitGroup
+		for i := 0; i < 2; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.NoError(g.t, m.c.Close())
+				if id, ok := g.memberOf(m.c); ok {
+					g.mu.Lock()
+					g.problem("%s: Close returned while %s was still in the group", m.c.Name(), id)
+					g.mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
 		g.stop(m)
 		g.remove(m)
 		g.closes++
@@ -272,6 +318,18 @@ func (g *churnGroup) churn(rng *rand.Rand) {
 	default:
 		g.join(rng)
 	}
+}
+
+// memberOf returns the group member ID of c, if c is in the group.
+func (g *churnGroup) memberOf(c *Consumer) (string, bool) {
+	gs, err := g.b.GroupStats(g.id)
+	require.NoError(g.t, err)
+	for _, ms := range gs.Members {
+		if strings.HasPrefix(ms.ID, c.Name()+"-") {
+			return ms.ID, true
+		}
+	}
+	return "", false
 }
 
 func (g *churnGroup) remove(m *churnMember) {
@@ -322,4 +380,60 @@ func (g *churnGroup) check(t *testing.T, ends map[TopicPartition]int64) {
 	}
 	assert.Empty(t, g.problems, "group %s", g.id)
 	assert.Zero(t, g.dups, "group %s: nothing handled twice across clean rebalances", g.id)
+}
+
+// recreatedTopic is a topic that the churn deletes and creates again, with
+// a group of two members reading it all along. Each incarnation gets
+// fresh messages; the group must read every message of the last one (an
+// offset left over from an earlier incarnation would skip them).
+type recreatedTopic struct {
+	t     *testing.T
+	b     *Broker
+	name  string
+	inc   int
+	parts int
+
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func newRecreatedTopic(t *testing.T, b *Broker, name string) *recreatedTopic {
+	r := &recreatedTopic{t: t, b: b, name: name, seen: map[string]bool{}}
+	r.create(2)
+	for i := 0; i < 2; i++ {
+		c := b.CreateConsumer(fmt.Sprintf("r%d", i), "g-"+name)
+		require.NoError(t, c.Subscribe(name))
+		runConsumer(t, c, func(_ context.Context, m *Message) error {
+			r.mu.Lock()
+			r.seen[string(m.Value)] = true
+			r.mu.Unlock()
+			return nil
+		})
+	}
+	return r
+}
+
+func (r *recreatedTopic) create(parts int) {
+	r.inc++
+	r.parts = parts
+	mustTopic(r.t, r.b, r.name, parts)
+	publishN(r.t, r.b, r.name, parts, 10, fmt.Sprintf("inc%d", r.inc))
+}
+
+func (r *recreatedTopic) recreate(rng *rand.Rand) {
+	require.NoError(r.t, r.b.DeleteTopic(r.name))
+	r.create(1 + rng.IntN(3))
+}
+
+func (r *recreatedTopic) check() {
+	eventually(r.t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for i := 0; i < 10; i++ {
+			if !r.seen[fmt.Sprintf("inc%d-%d", r.inc, i)] {
+				return false
+			}
+		}
+		return true
+	}, "the group reads every message of %s's incarnation %d", r.name, r.inc)
 }

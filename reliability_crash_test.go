@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ const (
 	crashTopic      = "crash"
 	crashSideTopic  = "side"
 	crashGroup      = "crash-g"
+	crashSideGroup  = "side-g"
 	crashPartitions = 4
 	crashSyncQuota  = 120 // messages per synchronous producer and round
 	crashAsyncQuota = 240 // messages of the asynchronous producer per round
@@ -144,7 +146,11 @@ func runCrashChild(t *testing.T, dir string, round int, seed int64, rng *rand.Ra
 	select {
 	case <-exited:
 		<-readDone
-		t.Fatalf("round %d: child exited by itself (%v); stderr:\n%s", round, waitErr, stderr.String())
+		var last string
+		if len(lines) > 0 {
+			last = lines[len(lines)-1]
+		}
+		t.Fatalf("round %d: child exited by itself (%v), last line %q; stderr:\n%s", round, waitErr, last, stderr.String())
 	default:
 	}
 	require.NoError(t, cmd.Process.Kill()) // SIGKILL
@@ -206,6 +212,15 @@ func verifyAfterCrash(t *testing.T, dir string, round int, lines []string, st *c
 		for p := 0; p < tp.Partitions(); p++ {
 			readAll(t, b, crashSideTopic, p) // readable, contiguous
 		}
+	}
+	// The side group's offsets belong to the side topic as it is now: none
+	// survives a deletion, none points past the data.
+	if gs, err := b.GroupStats(crashSideGroup); err == nil {
+		for _, ps := range gs.Partitions {
+			assert.LessOrEqual(t, ps.Committed, ps.End, "round %d: %v committed past the data", round, ps.TopicPartition)
+		}
+	} else {
+		require.ErrorIs(t, err, ErrUnknownGroup)
 	}
 
 	// Every acknowledged publish is present exactly once, at its offset,
@@ -377,25 +392,47 @@ func crashChild(dir string) {
 		go crashSyncProducer(b, round, i, rng.Uint64(), fail)
 	}
 	go crashAsyncProducer(b, round, rng.Uint64(), fail)
-	go crashSideTopicChurn(b, rng.Uint64())
+	go crashSideTopicChurn(b, rng.Uint64(), fail)
 	time.Sleep(time.Minute) // the parent kills this process long before
 	fail("not killed")
 }
 
 // crashChurnMember joins and leaves the group again and again, so that
-// kills also land in rebalances and hand-overs.
+// kills also land in rebalances and hand-overs. Each run is a new consumer
+// chosen at random: automatic or manual commits (Commit after each
+// message), ended by its context or by two Close calls at once.
 func crashChurnMember(b *Broker, seed uint64, h Handler, fail func(string, ...any)) {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	c := b.CreateConsumer("churn", crashGroup)
-	if err := c.Subscribe(crashTopic); err != nil {
-		fail("subscribe: %v", err)
-	}
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(10+rng.IntN(90))*time.Millisecond)
-		if err := c.Run(ctx, h); err != nil {
-			fail("run: %v", err)
+	for i := 0; ; i++ {
+		manual := rng.IntN(2) == 0
+		c := b.CreateConsumerWith(fmt.Sprintf("churn%d", i), crashGroup, ConsumerOptions{ManualCommit: manual})
+		if err := c.Subscribe(crashTopic); err != nil {
+			fail("subscribe: %v", err)
 		}
-		cancel()
+		run := h
+		if manual {
+			run = func(ctx context.Context, m *Message) error {
+				_ = h(ctx, m)
+				if err := c.Commit(ctx, m); err != nil && ctx.Err() == nil && !errors.Is(err, ErrFenced) {
+					fail("commit: %v", err)
+				}
+				return nil
+			}
+		}
+		d := time.Duration(10+rng.IntN(90)) * time.Millisecond
+		if rng.IntN(2) == 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			if err := c.Run(ctx, run); err != nil {
+				fail("run: %v", err)
+			}
+			cancel()
+		} else {
+			time.AfterFunc(d, func() { go c.Close(); c.Close() })
+			if err := c.Run(context.Background(), run); err != nil && !errors.Is(err, ErrClosed) {
+				fail("run: %v", err)
+			}
+		}
+		_ = c.Close()
 	}
 }
 
@@ -441,19 +478,52 @@ func crashAsyncProducer(b *Broker, round int, seed uint64, fail func(string, ...
 	}
 }
 
-// crashSideTopicChurn creates or deletes a second topic at a random moment,
-// so that kills land in topic creation and deletion too.
-func crashSideTopicChurn(b *Broker, seed uint64) {
+// crashSideTopicChurn deletes and re-creates a second topic a few times at
+// random moments, while a group with manual commits reads it, so that kills
+// land in topic creation and deletion too, and in commits racing them.
+// After each deletion it commits a message the group handled before it:
+// that commit must be fenced.
+func crashSideTopicChurn(b *Broker, seed uint64, fail func(string, ...any)) {
 	rng := rand.New(rand.NewPCG(seed, 4))
-	time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
-	if _, err := b.Topic(crashSideTopic); err == nil {
-		_ = b.DeleteTopic(crashSideTopic)
-		return
-	}
-	if _, err := b.CreateNewTopic(crashSideTopic, 2); err == nil {
-		p := b.CreateProducer("side")
-		for i := 0; i < 20; i++ {
-			_ = p.Publish(crashSideTopic, CreateMessage(crashSideTopic, []byte("x"), i%2))
+	var c *Consumer
+	var last atomic.Pointer[Message] // the last message the side group handled
+	for i := 0; i < 3; i++ {
+		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
+		old := last.Load() // of the topic as it is now, deleted below, or of one deleted before
+		if _, err := b.Topic(crashSideTopic); err == nil {
+			_ = b.DeleteTopic(crashSideTopic)
 		}
+		if rng.IntN(3) > 0 {
+			if _, err := b.CreateNewTopic(crashSideTopic, 2); err == nil {
+				p := b.CreateProducer("side")
+				for i := 0; i < 20; i++ {
+					_ = p.Publish(crashSideTopic, CreateMessage(crashSideTopic, []byte("x"), i%2))
+				}
+			}
+		}
+		if old != nil {
+			if err := c.Commit(context.Background(), old); err == nil {
+				fail("a message of a deleted incarnation was committed: %s/%d@%d", old.Topic, old.Partition, old.Offset)
+			}
+		}
+		if c != nil || !contains(must(b.Topics()), crashSideTopic) {
+			continue
+		}
+		c = b.CreateConsumerWith("side", crashSideGroup, ConsumerOptions{ManualCommit: true})
+		if c.Subscribe(crashSideTopic) != nil {
+			c = nil
+			continue
+		}
+		go func() {
+			_ = c.Run(context.Background(), func(ctx context.Context, m *Message) error {
+				if err := c.Commit(ctx, m); err != nil && ctx.Err() == nil && !errors.Is(err, ErrFenced) {
+					fail("side commit: %v", err)
+				}
+				last.Store(m)
+				return nil
+			})
+		}()
 	}
 }
+
+func must[T any](v T, _ error) T { return v }

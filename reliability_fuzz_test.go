@@ -22,32 +22,50 @@ import (
 // range, an offset not negative), and that what it accepts survives an
 // encode-decode round trip unchanged.
 func FuzzDecodeOffsets(f *testing.F) {
-	f.Add(encodeOffsets(offsetsDelta, map[TopicPartition]int64{{Topic: "t", Partition: 0}: 5}))
-	f.Add(encodeOffsets(offsetsSnapshot, map[TopicPartition]int64{
+	f.Add(encodeOffsetsV1(offsetsDeltaV1, map[TopicPartition]int64{{Topic: "t", Partition: 0}: 5}))
+	f.Add(encodeOffsetsV1(offsetsSnapshotV1, map[TopicPartition]int64{
 		{Topic: "stock-price-update", Partition: 7}: 1 << 40, {Topic: "a", Partition: MaxPartitions}: 0}))
-	f.Add(encodeOffsets(offsetsSnapshot, nil))
+	f.Add(encodeOffsetsV1(offsetsSnapshotV1, nil))
+	f.Add(encodeRecords(offsetsDelta, 7, 3, map[TopicPartition]int64{{Topic: "t", Partition: 0}: 5})[0].Value)
+	f.Add(encodeRecords(offsetsSnapshot, 1, 1, map[TopicPartition]int64{
+		{Topic: "stock-price-update", Partition: 7}: 1 << 40, {Topic: "a", Partition: MaxPartitions}: 0})[0].Value)
+	f.Add(encodeDrop("orders"))
 	f.Add([]byte{})
 	f.Add([]byte{2, 0})
 	f.Add([]byte{0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		kind, entries, err := decodeOffsets(b)
+		rec, err := decodeOffsets(b)
 		if err != nil {
-			if !errors.Is(err, errBadOffsets) || entries != nil {
-				t.Fatalf("decodeOffsets(%q) = %v, %v: want errBadOffsets and no entries", b, entries, err)
+			if !errors.Is(err, errBadOffsets) || rec.entries != nil {
+				t.Fatalf("decodeOffsets(%q) = %v, %v: want errBadOffsets and no entries", b, rec.entries, err)
 			}
 			return
 		}
-		if kind != offsetsDelta && kind != offsetsSnapshot {
-			t.Fatalf("decodeOffsets(%q): kind %d", b, kind)
-		}
-		for tp, off := range entries {
+		for tp, off := range rec.entries {
 			if !validName(tp.Topic) || tp.Partition < 0 || tp.Partition > MaxPartitions || off < 0 {
 				t.Fatalf("decodeOffsets(%q) accepted %v = %d", b, tp, off)
 			}
 		}
-		kind2, entries2, err := decodeOffsets(encodeOffsets(kind, entries))
-		if err != nil || kind2 != kind || !maps.Equal(entries, entries2) {
-			t.Fatalf("round trip of %q: %d %v %v, want %d %v", b, kind2, entries2, err, kind, entries)
+		var again []byte
+		switch rec.kind {
+		case offsetsDeltaV1, offsetsSnapshotV1:
+			again = encodeOffsetsV1(rec.kind, rec.entries)
+		case offsetsDrop:
+			again = encodeDrop(rec.topic)
+		default:
+			recs := encodeRecords(rec.kind, rec.gen, rec.nextID, rec.entries)
+			if len(recs) != 1 {
+				t.Fatalf("one record of %q encodes to %d", b, len(recs))
+			}
+			again = recs[0].Value
+			if rec.kind == offsetsSnapshot && !rec.last {
+				again[1] = 0
+			}
+		}
+		rec2, err := decodeOffsets(again)
+		if err != nil || rec2.kind != rec.kind || rec2.last != rec.last || rec2.gen != rec.gen ||
+			rec2.nextID != rec.nextID || rec2.topic != rec.topic || !maps.Equal(rec.entries, rec2.entries) {
+			t.Fatalf("round trip of %q: %+v %v, want %+v", b, rec2, err, rec)
 		}
 	})
 }

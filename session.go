@@ -19,6 +19,7 @@ func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling boo
 	}
 	s := &sessionState{c: c, g: g, member: member, h: h, polling: polling, ctx: ctx,
 		exits: make(chan *partLoop)}
+	c.subMu.Lock() // a Subscribe from here on reaches the group after this one
 	c.mu.Lock()
 	c.g, c.member, c.loops = g, member, make(map[TopicPartition]*partLoop)
 	changed := !slices.Equal(c.topics, topics) // Subscribe ran while joining
@@ -27,6 +28,7 @@ func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling boo
 	if changed {
 		g.subscribe(member, topics)
 	}
+	c.subMu.Unlock()
 	err := s.loop()
 	c.mu.Lock()
 	c.g, c.member, c.loops = nil, "", nil
