@@ -68,6 +68,7 @@ type group struct {
 	counts  map[string]int            // topic -> partitions, as last seen
 	seq     int64                     // the sequence number of counts' snapshot
 	deleted bool                      // set by DeleteGroup; join refuses
+	clamped map[TopicPartition]int64  // committed offsets moved back to the end at load (see clampCommitted)
 }
 
 // memberView is what one member must do: the partitions it owns (with their
@@ -109,6 +110,7 @@ func (b *Broker) group(id string) (*group, error) {
 		_ = off.log.Close()
 		return nil, fmt.Errorf("brook: group %q: drop offsets of deleted topics: %w", id, err)
 	}
+	clamped := b.clampCommitted(id, off)
 	counts, seq := b.partitionCountsLocked()
 	gen, nextID := off.generation()
 	g := &group{
@@ -116,7 +118,7 @@ func (b *Broker) group(id string) (*group, error) {
 		members: make(map[string]*groupMember),
 		owners:  make(map[TopicPartition]grant),
 		target:  make(map[TopicPartition]string),
-		counts:  counts, seq: seq,
+		counts:  counts, seq: seq, clamped: clamped,
 		gen: gen, genMax: gen, nextID: int(nextID),
 	}
 	b.groups[id] = g

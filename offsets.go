@@ -46,7 +46,7 @@ const (
 func openOffsets(dir string, logger *slog.Logger, fs storage.FS) (*offsetStore, error) {
 	l, err := storage.Open(dir, &storage.Options{SegmentSize: 1 << 20, Sync: storage.SyncAlways, Logger: logger, FS: fs})
 	if err != nil {
-		return nil, fmt.Errorf("brook: open committed offsets %s: %w", dir, err)
+		return nil, offsetsError(dir, err)
 	}
 	s := &offsetStore{log: l, logger: logger, committed: make(map[TopicPartition]int64), dirty: make(map[TopicPartition]struct{})}
 	if err := s.replay(); err != nil {

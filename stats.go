@@ -31,6 +31,11 @@ type GroupPartitionStats struct {
 	Committed int64  // next offset to read; -1 when nothing is committed
 	End       int64  // the partition's next offset when the snapshot was taken
 	Lag       int64  // messages between Committed (or the first offset) and End
+	// ClampedFrom is the committed offset found past the partition's end
+	// when the group was loaded, and moved back to the end (the partition's
+	// tail was lost, for example by a power loss under SyncNever); -1 when
+	// that did not happen.
+	ClampedFrom int64
 }
 
 // MemberStats describes one member of a group.
@@ -150,6 +155,7 @@ func (g *group) stats() GroupStats {
 	for tp, gr := range g.owners {
 		owners[tp] = gr.member
 	}
+	clamped := g.clamped // set once at load, never changed
 	g.mu.Unlock()
 	sort.Slice(gs.Members, func(i, j int) bool { return gs.Members[i].ID < gs.Members[j].ID })
 	for tp := range committed {
@@ -163,7 +169,10 @@ func (g *group) stats() GroupStats {
 		for _, ps := range t.Stats().Partitions {
 			tp := TopicPartition{Topic: name, Partition: ps.Partition}
 			c, ok := committed[tp]
-			gps := GroupPartitionStats{TopicPartition: tp, Owner: owners[tp], Committed: -1, End: ps.NextOffset}
+			gps := GroupPartitionStats{TopicPartition: tp, Owner: owners[tp], Committed: -1, End: ps.NextOffset, ClampedFrom: -1}
+			if c, ok := clamped[tp]; ok {
+				gps.ClampedFrom = c
+			}
 			from := ps.FirstOffset
 			if ok {
 				gps.Committed, from = c, max(c, ps.FirstOffset)

@@ -27,6 +27,11 @@ type Topic struct {
 	meta    topicMeta      // as stored: zero fields mean broker defaults
 	parts   []*storage.Log // index = partition
 	deleted bool
+
+	// loadEnds are the partitions' next offsets when the broker loaded
+	// the topic from disk (nil for a topic created since): no committed
+	// offset of a group loaded later may lie past them (see clampCommitted).
+	loadEnds []int64
 }
 
 // topicMeta is topic.json, the persisted configuration of a topic.
@@ -190,6 +195,10 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 	}
 	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
 		return nil, err
+	}
+	t.loadEnds = make([]int64, len(t.parts))
+	for p, l := range t.parts {
+		t.loadEnds[p] = l.NextOffset()
 	}
 	return t, nil
 }
