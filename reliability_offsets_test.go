@@ -283,6 +283,7 @@ func TestGenerationSurvivesRestart(t *testing.T) {
 	b, err := Open(dir, nil)
 	require.NoError(t, err)
 	mustTopic(t, b, "t", 1)
+	publishN(t, b, "t", 1, 2, "m") // the offset committed below lies within the data
 	tp := TopicPartition{Topic: "t", Partition: 0}
 	g, err := b.group("g")
 	require.NoError(t, err)
