@@ -22,6 +22,7 @@ import (
 //	topics/<topic>/<partition>/   one storage log per partition
 //	groups/<group>/               the group's committed offsets (a storage log)
 //	tmp/                          staging for atomic creates and deletes
+//	deleting/<topic>              a topic deletion in progress (see DeleteTopic)
 type Broker struct {
 	dir  string
 	opts Options
@@ -66,7 +67,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty data directory", ErrInvalidConfig)
 	}
-	for _, sub := range []string{"", "topics", "groups", "tmp"} {
+	for _, sub := range []string{"", "topics", "groups", "tmp", "deleting"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("brook: create data directory: %w", err)
 		}
@@ -113,7 +114,7 @@ func (b *Broker) load() error {
 		}
 		b.topics[t.name] = t
 	}
-	return nil
+	return b.finishDeletions()
 }
 
 // housekeeping runs retention and the periodic offset flush until Close.
