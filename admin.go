@@ -59,7 +59,7 @@ func (b *Broker) DeleteTopic(name string) error {
 	// groups' offsets are all dropped is finished by the next Open, before
 	// the topic can be created again (see finishDeletions).
 	marker := filepath.Join(b.dir, "deleting", name)
-	if err := writeFileAtomic(marker, nil); err != nil {
+	if err := b.markDeletion(marker); err != nil {
 		b.mu.Lock()
 		b.topics[name] = t
 		b.mu.Unlock()
@@ -90,6 +90,21 @@ func (b *Broker) DeleteTopic(name string) error {
 	return closeErr
 }
 
+// markDeletion durably writes a DeleteTopic marker, creating its
+// directory on first use.
+func (b *Broker) markDeletion(marker string) error {
+	dir := filepath.Dir(marker)
+	if _, err := os.Lstat(dir); os.IsNotExist(err) {
+		if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+			return err
+		}
+		if err := syncDir(b.dir); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(marker, nil)
+}
+
 // finishDeletions completes, at Open, the topic deletions a crash
 // interrupted: for each marker of DeleteTopic whose topic is gone, it drops
 // the topic's offsets from every group, then removes the marker. A marker
@@ -99,6 +114,9 @@ func (b *Broker) DeleteTopic(name string) error {
 func (b *Broker) finishDeletions() error {
 	dir := filepath.Join(b.dir, "deleting")
 	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil // no topic was ever deleted here
+	}
 	if err != nil {
 		return fmt.Errorf("brook: list interrupted topic deletions: %w", err)
 	}

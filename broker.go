@@ -67,7 +67,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty data directory", ErrInvalidConfig)
 	}
-	for _, sub := range []string{"", "topics", "groups", "tmp", "deleting"} {
+	for _, sub := range []string{"", "topics", "groups", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("brook: create data directory: %w", err)
 		}

@@ -146,6 +146,7 @@ func TestOpenFinishesInterruptedTopicDeletion(t *testing.T) {
 	require.NoError(t, b.Close())
 	// What a crash in DeleteTopic leaves: its marker written, the topic's
 	// directory gone, the group's offsets not yet dropped.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "deleting"), 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "deleting", "x"), nil, 0o600))
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "x")))
 
