@@ -55,6 +55,16 @@ func (b *Broker) DeleteTopic(name string) error {
 	if !ok {
 		return &TopicError{Topic: name, Err: ErrUnknownTopic}
 	}
+	// The deletion's intent is recorded first, so that a crash before the
+	// groups' offsets are all dropped is finished by the next Open, before
+	// the topic can be created again (see finishDeletions).
+	marker := filepath.Join(b.dir, "deleting", name)
+	if err := b.markDeletion(marker); err != nil {
+		b.mu.Lock()
+		b.topics[name] = t
+		b.mu.Unlock()
+		return fmt.Errorf("brook: delete topic %q: %w", name, err)
+	}
 	t.mu.Lock()
 	t.deleted = true
 	t.mu.Unlock()
@@ -72,7 +82,59 @@ func (b *Broker) DeleteTopic(name string) error {
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("brook: delete topic %q: %w", name, err)
 	}
+	if dropErr == nil { // else the next Open drops the offsets again
+		if err := os.Remove(marker); err != nil {
+			return fmt.Errorf("brook: delete topic %q: %w", name, err)
+		}
+	}
 	return closeErr
+}
+
+// markDeletion durably writes a DeleteTopic marker, creating its
+// directory on first use.
+func (b *Broker) markDeletion(marker string) error {
+	dir := filepath.Dir(marker)
+	if _, err := os.Lstat(dir); os.IsNotExist(err) {
+		if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+			return err
+		}
+		if err := syncDir(b.dir); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(marker, nil)
+}
+
+// finishDeletions completes, at Open, the topic deletions a crash
+// interrupted: for each marker of DeleteTopic whose topic is gone, it drops
+// the topic's offsets from every group, then removes the marker. A marker
+// whose topic still exists is from a deletion that never removed it (the
+// topic stays; its offsets may have been dropped, so groups read it again
+// from the start: at-least-once).
+func (b *Broker) finishDeletions() error {
+	dir := filepath.Join(b.dir, "deleting")
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil // no topic was ever deleted here
+	}
+	if err != nil {
+		return fmt.Errorf("brook: list interrupted topic deletions: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !validName(name) {
+			continue // a temporary file of writeFileAtomic
+		}
+		if _, exists := b.topics[name]; !exists {
+			if err := b.dropTopicOffsets(name); err != nil {
+				return err
+			}
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("brook: finish deletion of topic %q: %w", name, err)
+		}
+	}
+	return syncDir(dir)
 }
 
 // dropTopicOffsets drops topic's committed offsets from every group on

@@ -24,6 +24,7 @@ import (
 //	topics/<topic>/<partition>/   one storage log per partition
 //	groups/<group>/               the group's committed offsets (a storage log)
 //	tmp/                          staging for atomic creates and deletes
+//	deleting/<topic>              a topic deletion in progress (see DeleteTopic)
 type Broker struct {
 	dir  string
 	opts Options
@@ -121,7 +122,7 @@ func (b *Broker) load() error {
 		}
 		b.topics[t.name] = t
 	}
-	return nil
+	return b.finishDeletions()
 }
 
 // housekeeping runs retention and the periodic offset flush until Close.

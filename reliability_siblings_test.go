@@ -3,7 +3,10 @@ package brook
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,4 +101,63 @@ func TestSeekToTimeOutOfRange(t *testing.T) {
 	got.mu.Unlock()
 	require.NoError(t, c.SeekToTime("t", 0, time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)))
 	eventually(t, func() bool { return got.n() >= 8 }, "a seek before the start of time reads from the start")
+}
+
+// A Producer.Close racing another one returns only when every pending
+// PublishAsync has completed (class of item 7).
+func TestProducerCloseRacingClose(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "t", 4)
+	for round := 0; round < 5; round++ {
+		p := b.CreateProducer("p")
+		const n = 2000
+		var done atomic.Int64
+		for i := 0; i < n; i++ {
+			p.PublishAsync("t", CreateMessage("t", []byte("x"), i%4), func(*Message, error) { done.Add(1) })
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 2; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.NoError(t, p.Close())
+				assert.Equal(t, int64(n), done.Load(), "round %d: Close returned before the pending publishes completed", round)
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// Open finishes a DeleteTopic that a crash interrupted (the topic's
+// directory gone, the group's offsets not yet dropped), so a topic created
+// again right after Open is read from its start (class of item 1).
+func TestOpenFinishesInterruptedTopicDeletion(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	mustTopic(t, b, "x", 1)
+	publishN(t, b, "x", 1, 10, "old")
+	c := b.CreateConsumer("c", "g")
+	require.NoError(t, c.Subscribe("x"))
+	var got collect
+	stop := runConsumer(t, c, got.handle)
+	eventually(t, func() bool { return got.n() == 10 }, "10 delivered")
+	require.NoError(t, stop())
+	require.NoError(t, b.Close())
+	// What a crash in DeleteTopic leaves: its marker written, the topic's
+	// directory gone, the group's offsets not yet dropped.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "deleting"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "deleting", "x"), nil, 0o600))
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "x")))
+
+	b, err = Open(dir, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, b.Close()) }()
+	mustTopic(t, b, "x", 1)
+	publishN(t, b, "x", 1, 3, "new")
+	c = b.CreateConsumer("c", "g")
+	require.NoError(t, c.Subscribe("x"))
+	var fresh collect
+	runConsumer(t, c, fresh.handle)
+	eventually(t, func() bool { return fresh.n() == 3 }, "the topic created again is read from its start")
 }
