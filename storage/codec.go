@@ -38,9 +38,6 @@ type batchPos struct {
 	first  bool   // the batch's first record
 }
 
-// last reports whether the record ends its batch.
-func (b batchPos) last() bool { return b.follow == 0 }
-
 func (b batchPos) field() uint64 {
 	f := b.follow << 1
 	if b.first {
