@@ -45,6 +45,13 @@ type sessionState struct {
 	ctx     context.Context
 	exits   chan *partLoop
 	err     error // the first handler failure under StopOnError
+	ending  bool  // shutdown has begun
+	// given are the partitions whose loops ended cleanly because the
+	// session is ending (its context ended, or shutdown cancelled them),
+	// neither released to the group nor lost: shutdown reports them to
+	// OnRevoked. A loop can end before shutdown collects it, when the
+	// loop's exit is received before the context's end.
+	given []TopicPartition
 }
 
 func (s *sessionState) loop() error {
@@ -121,8 +128,11 @@ func (s *sessionState) exited(l *partLoop) {
 	if l.err != nil && s.err == nil {
 		s.err = l.err
 	}
-	if l.released {
+	switch {
+	case l.released:
 		s.callback(s.c.opts.OnRevoked, []TopicPartition{l.tp})
+	case !l.lost.Load() && (s.ending || s.ctx.Err() != nil):
+		s.given = append(s.given, l.tp)
 	}
 	s.c.notify() // the partition may have been granted again meanwhile
 }
@@ -133,8 +143,9 @@ func (s *sessionState) exited(l *partLoop) {
 // their offsets are written and the member has left), to OnLost after an
 // eviction.
 func (s *sessionState) shutdown(evicted bool) {
+	s.ending = true
 	loops := s.snapshot()
-	var lost, revoked []TopicPartition
+	var lost []TopicPartition
 	for tp, l := range loops {
 		if evicted {
 			l.lose()
@@ -144,11 +155,7 @@ func (s *sessionState) shutdown(evicted bool) {
 		}
 	}
 	for range loops {
-		l := <-s.exits
-		s.exited(l)
-		if !evicted && !l.released && !l.lost.Load() {
-			revoked = append(revoked, l.tp) // released ones went to OnRevoked already; lost ones to OnLost
-		}
+		s.exited(<-s.exits) // records in s.given what ended cleanly; released ones went to OnRevoked already
 	}
 	if err := s.g.offsets.flush(); err != nil {
 		s.c.b.log.Error("brook: write committed offsets", "group", s.g.id, "err", err)
@@ -156,7 +163,7 @@ func (s *sessionState) shutdown(evicted bool) {
 	if !evicted {
 		s.g.leave(s.member)
 	}
-	s.callback(s.c.opts.OnRevoked, revoked)
+	s.callback(s.c.opts.OnRevoked, s.given)
 	s.callback(s.c.opts.OnLost, lost)
 }
 
