@@ -256,3 +256,38 @@ func TestNewDoesNotOwnTheClient(t *testing.T) {
 	assert.ErrorIs(t, s.Run(ctx, col.handle), brook.ErrClosed)
 	require.NoError(t, cl.Ping(ctx), "the caller's client stays open")
 }
+
+func TestRunAgainResumesAtTheFailedMessage(t *testing.T) {
+	b := openBackend(t)
+	ctx := testCtx(t)
+	require.NoError(t, b.EnsureTopic(ctx, "again", 1))
+	require.NoError(t, b.Publish(ctx, "again", []*brook.Message{
+		{Value: []byte("a")}, {Value: []byte("bad")}, {Value: []byte("c")}, {Value: []byte("d")},
+	}))
+	for _, manual := range []bool{false, true} {
+		group := fmt.Sprintf("again-%v", manual)
+		s, err := b.Subscribe(ctx, group, []string{"again"}, driver.SubscribeOptions{ManualCommit: manual})
+		require.NoError(t, err)
+		var got []string
+		err = s.Run(ctx, func(_ context.Context, m *brook.Message) error {
+			if string(m.Value) == "bad" {
+				return errors.New("boom")
+			}
+			got = append(got, string(m.Value))
+			return nil
+		})
+		require.ErrorAs(t, err, new(*brook.HandlerError))
+		col := newCollector()
+		stop := runSub(t, ctx, s, col.handle)
+		for _, m := range col.take(t, 3) {
+			got = append(got, string(m.Value))
+		}
+		require.NoError(t, stop())
+		assert.Equal(t, []string{"a", "bad", "c", "d"}, got, "manual=%v: the second Run starts at the failed message", manual)
+		if manual {
+			assert.Empty(t, committed(t, b, group, "again"), "with ManualCommit nothing is committed without Commit")
+		} else {
+			assert.Equal(t, map[int]int64{0: 4}, committed(t, b, group, "again"))
+		}
+	}
+}

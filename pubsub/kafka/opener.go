@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brookmq/brook/pubsub"
 	"github.com/brookmq/brook/pubsub/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -53,7 +54,7 @@ func (o Opener) Open(ctx context.Context, u *url.URL) (driver.Backend, error) {
 	opts = append(opts, o.Opts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadURL, err)
+		return nil, fmt.Errorf("%w: %v", pubsub.ErrBadURL, err)
 	}
 	if err := cl.Ping(ctx); err != nil {
 		cl.Close()
@@ -65,7 +66,7 @@ func (o Opener) Open(ctx context.Context, u *url.URL) (driver.Backend, error) {
 // urlOpts returns the kgo options u asks for, the partitioner included.
 func urlOpts(u *url.URL) ([]kgo.Opt, error) {
 	if u.User != nil || (u.Path != "" && u.Path != "/" && u.Host != "") || u.Fragment != "" {
-		return nil, fmt.Errorf("%w: %s: only hosts and query keys are allowed", errBadURL, u.Redacted())
+		return nil, fmt.Errorf("%w: %s: only hosts and query keys are allowed", pubsub.ErrBadURL, u.Redacted())
 	}
 	hosts := u.Host
 	if hosts == "" {
@@ -79,7 +80,7 @@ func urlOpts(u *url.URL) ([]kgo.Opt, error) {
 		seeds[i] = strings.TrimSpace(seeds[i])
 	}
 	if len(seeds) == 0 {
-		return nil, fmt.Errorf("%w: %s: no broker", errBadURL, u.Redacted())
+		return nil, fmt.Errorf("%w: %s: no broker", pubsub.ErrBadURL, u.Redacted())
 	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
@@ -90,7 +91,7 @@ func urlOpts(u *url.URL) ([]kgo.Opt, error) {
 		v := vs[len(vs)-1]
 		opt, err := queryOpt(k, v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %s=%q: %v", errBadURL, u.Redacted(), k, v, err)
+			return nil, fmt.Errorf("%w: %s: %s=%q: %v", pubsub.ErrBadURL, u.Redacted(), k, v, err)
 		}
 		opts = append(opts, opt...)
 	}

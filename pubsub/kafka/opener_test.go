@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brookmq/brook/pubsub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -42,7 +43,7 @@ func TestURLOptions(t *testing.T) {
 		u, err := url.Parse(bad)
 		require.NoError(t, err, bad)
 		_, err = urlOpts(u)
-		assert.ErrorIs(t, err, errBadURL, bad)
+		assert.ErrorIs(t, err, pubsub.ErrBadURL, bad)
 	}
 }
 

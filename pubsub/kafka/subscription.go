@@ -40,6 +40,7 @@ type subscription struct {
 	cancel   context.CancelFunc // ends the running Run
 	done     chan struct{}      // closed when the running Run returns
 	assigned map[brook.TopicPartition]bool
+	leftover map[brook.TopicPartition][]*kgo.Record // polled, not handled: the next Run starts with them
 
 	closeOnce sync.Once
 	closeErr  error
@@ -195,6 +196,7 @@ func (s *subscription) setAssigned(m map[string][]int32, on bool) []brook.TopicP
 			s.assigned[tp] = true
 		} else {
 			delete(s.assigned, tp)
+			delete(s.leftover, tp)
 		}
 	}
 	s.mu.Unlock()
@@ -204,8 +206,9 @@ func (s *subscription) setAssigned(m map[string][]int32, on bool) []brook.TopicP
 // Run polls and hands each poll's records to one goroutine per partition,
 // waits for them, then lets a pending rebalance proceed. A handler's nil
 // marks its record for the next commit (unless ManualCommit); an error stops
-// Run after the other partitions' current handlers return, and the records
-// not handled are fetched again by the next Run.
+// Run after the other partitions' current handlers return. The records
+// polled but not handled are kept, and the next Run hands them over first
+// (for the partitions this member still owns).
 func (s *subscription) Run(ctx context.Context, h brook.Handler) error {
 	if h == nil {
 		return brook.ErrNilHandler
@@ -231,45 +234,84 @@ func (s *subscription) Run(ctx context.Context, h brook.Handler) error {
 		s.mu.Unlock()
 	}()
 
+	if err := s.handleLeftovers(ctx, h); err != nil || ctx.Err() != nil {
+		return err
+	}
 	for {
 		fs := s.cl.PollRecords(ctx, maxPollRecords)
-		err := s.handlePoll(ctx, fs, h)
-		s.cl.AllowRebalance()
-		if err != nil || ctx.Err() != nil || fs.IsClientClosed() {
-			if ctx.Err() != nil || fs.IsClientClosed() {
-				return nil
+		err := s.fetchErr(fs)
+		var batches [][]*kgo.Record
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) > 0 {
+				batches = append(batches, p.Records)
 			}
+		})
+		if herr := s.handleBatches(ctx, batches, h); herr != nil {
+			err = herr
+		}
+		s.cl.AllowRebalance()
+		switch {
+		case ctx.Err() != nil || fs.IsClientClosed():
+			return nil
+		case err != nil:
 			return err
 		}
 	}
 }
 
-// handlePoll handles fs's records and returns the first handler error (as a
-// *brook.HandlerError) or fetch error. It rewinds every partition whose
-// records were not all handled, so that nothing polled is skipped.
-func (s *subscription) handlePoll(ctx context.Context, fs kgo.Fetches, h brook.Handler) error {
-	var fetchErr error
+// handleLeftovers hands over what an earlier Run polled and did not handle.
+// An empty poll with a cancelled context holds rebalances back meanwhile, as
+// a poll with records does, so the partitions cannot move while it runs.
+func (s *subscription) handleLeftovers(ctx context.Context, h brook.Handler) error {
+	s.mu.Lock()
+	left := s.leftover
+	s.leftover = nil
+	s.mu.Unlock()
+	if len(left) == 0 {
+		return nil
+	}
+	hold, release := context.WithCancel(ctx)
+	release()
+	s.cl.PollRecords(hold, 1)
+	defer s.cl.AllowRebalance()
+	s.mu.Lock()
+	batches := make([][]*kgo.Record, 0, len(left))
+	for tp, recs := range left {
+		if s.group == "" || s.assigned[tp] {
+			batches = append(batches, recs)
+		}
+	}
+	s.mu.Unlock()
+	return s.handleBatches(ctx, batches, h)
+}
+
+// fetchErr returns the first error of fs that is not informational: data
+// loss (kgo resets and goes on), a closed client or a cancelled poll.
+func (s *subscription) fetchErr(fs kgo.Fetches) error {
+	var first error
 	fs.EachError(func(t string, p int32, err error) {
 		var dl *kgo.ErrDataLoss
-		if fetchErr == nil && !errors.As(err, &dl) && !errors.Is(err, kgo.ErrClientClosed) &&
+		if first == nil && !errors.As(err, &dl) && !errors.Is(err, kgo.ErrClientClosed) &&
 			!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			fetchErr = fmt.Errorf("kafka: fetch %s/%d: %w", t, p, mapErr(err, t))
+			first = fmt.Errorf("kafka: fetch %s/%d: %w", t, p, mapErr(err, t))
 		}
 	})
-	var batches [][]*kgo.Record
-	fs.EachPartition(func(p kgo.FetchTopicPartition) {
-		if len(p.Records) > 0 {
-			batches = append(batches, p.Records)
-		}
-	})
+	return first
+}
+
+// handleBatches runs h over each partition's records, one goroutine per
+// partition, and returns the first handler error as a *brook.HandlerError.
+// After an error (or when ctx ends) every partition stops at its next
+// record, and the records not handled become the leftovers.
+func (s *subscription) handleBatches(ctx context.Context, batches [][]*kgo.Record, h brook.Handler) error {
 	if len(batches) == 0 {
-		return fetchErr
+		return nil
 	}
 	var (
-		stop   atomic.Bool
-		mu     sync.Mutex
-		first  error
-		rewind = make(map[string]map[int32]kgo.EpochOffset)
+		stop  atomic.Bool
+		mu    sync.Mutex
+		first error
+		left  = make(map[brook.TopicPartition][]*kgo.Record)
 	)
 	handle := func(recs []*kgo.Record) {
 		for i, r := range recs {
@@ -287,10 +329,7 @@ func (s *subscription) handlePoll(ctx context.Context, fs kgo.Fetches, h brook.H
 			if first == nil && err != errSkipped && ctx.Err() == nil {
 				first = &brook.HandlerError{Topic: r.Topic, Partition: int(r.Partition), Offset: r.Offset, Attempts: 1, Err: err}
 			}
-			if rewind[r.Topic] == nil {
-				rewind[r.Topic] = make(map[int32]kgo.EpochOffset)
-			}
-			rewind[r.Topic][r.Partition] = kgo.EpochOffset{Epoch: recs[i].LeaderEpoch, Offset: r.Offset}
+			left[brook.TopicPartition{Topic: r.Topic, Partition: int(r.Partition)}] = recs[i:]
 			mu.Unlock()
 			return
 		}
@@ -304,13 +343,12 @@ func (s *subscription) handlePoll(ctx context.Context, fs kgo.Fetches, h brook.H
 		}
 		wg.Wait()
 	}
-	if len(rewind) > 0 {
-		s.cl.SetOffsets(rewind)
+	if len(left) > 0 {
+		s.mu.Lock()
+		s.leftover = left
+		s.mu.Unlock()
 	}
-	if first != nil {
-		return first
-	}
-	return fetchErr
+	return first
 }
 
 var errSkipped = errors.New("kafka: skipped after another partition's error")
