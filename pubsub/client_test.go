@@ -165,3 +165,53 @@ func TestMessagesStopsOnError(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], context.DeadlineExceeded)
 }
+
+// NewEmbedded puts a client over a broker the program opened itself, with
+// options of its own; the client leaves it open.
+func TestNewEmbeddedLeavesBrokerOpen(t *testing.T) {
+	b, err := brook.Open(t.TempDir(), &brook.Options{Sync: brook.SyncNever})
+	require.NoError(t, err)
+	defer b.Close()
+	c := pubsub.NewClient(pubsub.NewEmbedded(b), pubsub.Options{Name: "app"})
+	ctx := t.Context()
+	require.NoError(t, c.CreateTopic(ctx, "t", 2))
+	m := &brook.Message{Partition: 1, Value: []byte("v")}
+	require.NoError(t, c.Publish(ctx, "t", m))
+	assert.Equal(t, "t", m.Topic, "Publish sets an empty Topic")
+	ends, err := c.EndOffsets(ctx, "t")
+	require.NoError(t, err)
+	assert.Equal(t, []int64{0, 1}, ends)
+	require.NoError(t, c.Close())
+	var got *brook.Broker
+	assert.True(t, c.As(&got))
+	assert.Same(t, b, got)
+	msgs, err := b.Fetch(ctx, "t", 1, 0, 10)
+	require.NoError(t, err, "the broker is still open")
+	assert.Equal(t, "v", string(msgs[0].Value))
+}
+
+// Receive is built on Run: the handler of the message in hand does not
+// return until the next Receive (or Close), so it is not committed before.
+func TestReceiveCommitsThePreviousOne(t *testing.T) {
+	c := memClient(t, "t")
+	ctx := t.Context()
+	for _, v := range []string{"a", "b", "c"} {
+		require.NoError(t, c.Send(ctx, "t", []byte(v)))
+	}
+	var b *brook.Broker
+	require.True(t, c.As(&b))
+	committed := func() int64 {
+		st, err := b.GroupStats("g")
+		require.NoError(t, err)
+		require.Len(t, st.Partitions, 1)
+		return st.Partitions[0].Committed
+	}
+	s, err := c.Subscribe(ctx, "g", []string{"t"}, pubsub.SubscribeOptions{})
+	require.NoError(t, err)
+	m, err := s.Receive(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "a", string(m.Value))
+	assert.Equal(t, int64(0), committed(), "the message in hand is not committed")
+	require.NoError(t, s.Close())
+	assert.Equal(t, int64(1), committed(), "Close counts the message in hand as processed, and only it")
+}

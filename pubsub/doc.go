@@ -48,18 +48,42 @@
 //
 // # A backend of your own
 //
-// A backend implements the eight methods of driver.Backend (and two of
-// driver.Subscription), passes drivertest.RunConformanceTests, and is
-// registered under a scheme; the package's example_backend_test.go is a
-// complete one, over a map of slices in memory:
+// A backend implements the eight methods of driver.Backend and the three
+// of driver.Subscription, passes drivertest.RunConformanceTests, and is
+// registered under a scheme. The package's example_backend_test.go is a
+// complete one, a log in memory with one partition per topic, in about 300
+// lines:
 //
-//	var reg pubsub.Registry // knows "brook" and "mem"
+//	type memlog struct{ ... } // topics, groups and their offsets, under a mutex
+//
+//	func (l *memlog) EnsureTopic(ctx context.Context, topic string, partitions int) error
+//	func (l *memlog) Partitions(ctx context.Context, topic string) (int, error)
+//	func (l *memlog) EndOffsets(ctx context.Context, topic string) ([]int64, error)
+//	func (l *memlog) Publish(ctx context.Context, topic string, msgs []*brook.Message) error
+//	func (l *memlog) Subscribe(ctx context.Context, group string, topics []string, o driver.SubscribeOptions) (driver.Subscription, error)
+//	func (l *memlog) DeleteGroup(ctx context.Context, group string) error
+//	func (l *memlog) As(target any) bool
+//	func (l *memlog) Close() error
+//	func (l *memlog) Capabilities() driver.Capabilities // optional: it declares less than driver.All()
+//
+//	func (s *memSub) Run(ctx context.Context, h brook.Handler) error // a goroutine per partition
+//	func (s *memSub) Commit(ctx context.Context, m *brook.Message) error
+//	func (s *memSub) Close() error
+//
+// Its test runs the conformance suite, which skips only what Capabilities
+// rules out (here: explicit partitions), and a program registers it:
+//
+//	func TestConformance(t *testing.T) {
+//		drivertest.RunConformanceTests(t, func(*testing.T) driver.Backend { return newMemlog() })
+//	}
+//
+//	var reg pubsub.Registry // knows "brook" and "mem"; Register panics on a duplicate
 //	reg.Register("memlog", pubsub.OpenerFunc(func(ctx context.Context, u *url.URL) (driver.Backend, error) {
 //		return newMemlog(), nil
 //	}))
 //	c, err := reg.Open(ctx, "memlog://")
 //
-//	func TestConformance(t *testing.T) {
-//		drivertest.RunConformanceTests(t, func(*testing.T) driver.Backend { return newMemlog() })
-//	}
+// The driver never sees a name that breaks Kafka's rules, a nil message or
+// a handler that panics: the client has dealt with those. It returns
+// Brook's sentinel errors (see package driver).
 package pubsub

@@ -1,8 +1,11 @@
 package pubsub
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/brookmq/brook"
@@ -62,6 +65,9 @@ func (r *reader) Run(ctx context.Context, h brook.Handler) error {
 		tps = append(tps, tp)
 	}
 	r.mu.Unlock()
+	slices.SortFunc(tps, func(a, b brook.TopicPartition) int {
+		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
 	defer func() {
 		r.mu.Lock()
 		r.cancel = nil

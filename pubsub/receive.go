@@ -31,7 +31,9 @@ type polled struct {
 // message as processed: it is committed (unless ManualCommit). The first
 // Receive starts delivery; Receive and Run cannot be mixed on one
 // subscription (brook.ErrRunning). A message in hand holds its partition
-// back, as a handler that has not returned does. It returns ctx's error,
+// back, as a handler that has not returned does: one held longer than the
+// backend's poll timeout (5 minutes on the embedded broker) gets the
+// member evicted and its partitions moved on. It returns ctx's error,
 // brook.ErrClosed after Close, or the error that ended delivery.
 func (s *Subscription) Receive(ctx context.Context) (*brook.Message, error) {
 	p, err := s.poller()

@@ -32,10 +32,8 @@ type Registry struct {
 	openers map[string]Opener
 }
 
-// builtinSchemes are the schemes every Registry knows.
-var builtinSchemes = [...]string{"brook", "mem"}
-
-// builtin returns the Opener of a built-in scheme.
+// builtin returns the Opener of a built-in scheme: "brook" and "mem", which
+// every Registry knows.
 func builtin(scheme string) (Opener, bool) {
 	switch scheme {
 	case "brook":
@@ -72,7 +70,7 @@ func (r *Registry) Register(scheme string, o Opener) {
 func (r *Registry) Schemes() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	s := append(make([]string, 0, len(builtinSchemes)+len(r.openers)), builtinSchemes[:]...)
+	s := append(make([]string, 0, 2+len(r.openers)), "brook", "mem") // builtin's schemes
 	for k := range r.openers {
 		s = append(s, k)
 	}

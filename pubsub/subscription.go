@@ -129,7 +129,10 @@ func (c *Client) Consume(ctx context.Context, group, topic string, h brook.Handl
 		return err
 	}
 	err = s.Run(ctx, h)
-	return errors.Join(err, s.Close())
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Subscription is one member of a group (or a group-less reader), from

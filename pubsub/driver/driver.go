@@ -35,6 +35,9 @@ type Backend interface {
 	Publish(ctx context.Context, topic string, msgs []*brook.Message) error
 	// Subscribe joins group (or reads every partition outside any group
 	// when group is "") for topics. It does not start delivery: Run does.
+	// A group-less subscription with brook.StartLatest starts at the end
+	// offsets at Subscribe, so it sees what is published after Subscribe
+	// returns. The client has checked that each topic exists.
 	Subscribe(ctx context.Context, group string, topics []string, o SubscribeOptions) (Subscription, error)
 	// DeleteGroup removes a group and its committed offsets. It is refused
 	// with brook.ErrGroupActive while the group has live members.
@@ -92,8 +95,15 @@ type SubscribeOptions struct {
 type Subscription interface {
 	// Run delivers messages to h, one goroutine per partition so that
 	// order holds within a partition. A nil from h commits the message
-	// (unless ManualCommit); an error stops Run, which returns it as a
-	// *brook.HandlerError. Run returns nil when ctx ends or Close is called.
+	// (unless ManualCommit); an error stops Run, which returns it (the
+	// client's h returns a *brook.HandlerError, which Run may wrap) and
+	// does not commit that message. Run returns nil when ctx ends or Close
+	// is called.
+	//
+	// The h a pubsub.Client passes has the retries, error policy and dead
+	// letters inside it: it does not panic, and it returns ctx's error
+	// when ctx ended before the message was handled (commit nothing, and
+	// return as for ctx's end). Delivered messages own their byte slices.
 	Run(ctx context.Context, h brook.Handler) error
 	// Commit commits m (and everything before it on its partition).
 	Commit(ctx context.Context, m *brook.Message) error

@@ -109,6 +109,7 @@ func testRoundTrip(t *testing.T, e *env) {
 func testKeyPlacement(t *testing.T, e *env) {
 	skipUnless(t, e.caps.ExplicitPartitions, "ExplicitPartitions")
 	topic, n := e.topic("keys", 4)
+	sub := e.subscribe(e.name("g"), topic, pubsub.SubscribeOptions{})
 	msgs := make([]*brook.Message, 16)
 	for i := range msgs {
 		msgs[i] = &brook.Message{Partition: brook.PartitionByKey, Key: fmt.Appendf(nil, "user-%d", i), Value: fmt.Appendf(nil, "v-%d", i)}
@@ -121,7 +122,7 @@ func testKeyPlacement(t *testing.T, e *env) {
 		want[string(m.Key)] = p
 	}
 	s := newSink()
-	e.run(e.subscribe(e.name("g"), topic, pubsub.SubscribeOptions{}), s.handle)
+	e.run(sub, s.handle)
 	for _, m := range s.wait(t, len(msgs), "keyed messages") {
 		assert.Equal(t, want[string(m.Key)], m.Partition, "key %q delivered from", m.Key)
 	}

@@ -109,6 +109,10 @@ func (e *env) publish(topic string, p int, values ...string) []*brook.Message {
 		}
 	}
 	require.NoError(e.t, e.c.Publish(e.ctx, topic, msgs...), "Publish to %s", topic)
+	for _, m := range msgs {
+		assert.GreaterOrEqual(e.t, m.Partition, 0, "Partition set by Publish")
+		assert.False(e.t, m.Timestamp.IsZero(), "Timestamp set by Publish")
+	}
 	return msgs
 }
 
