@@ -43,5 +43,7 @@
 //
 // Pub/Sub does not know which processes are connected, so DeleteGroup sees
 // brook.ErrGroupActive only for live subscriptions of this backend. Delivery
-// is at-least-once, as on every backend.
+// is at-least-once, as on every backend: a message that was in flight on a
+// stream when its subscriber closed is redelivered when its lease ends,
+// within 10 s (leases are extended 10 s at a time, not the library's 60 s).
 package gcppubsub

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
@@ -14,6 +15,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
+
+// leaseExtension bounds each extension of a message's ack deadline, and
+// so the stream's deadline too.
+const leaseExtension = 10 * time.Second
 
 // subscription is one member of a group: one Pub/Sub Subscriber per topic,
 // on the subscriptions SubscriptionID(group, topic).
@@ -67,7 +72,11 @@ func (b *backend) Subscribe(ctx context.Context, group string, topics []string, 
 		if err != nil && status.Code(err) != codes.AlreadyExists {
 			return nil, b.adminErr(err, t)
 		}
-		s.subs = append(s.subs, b.c.Subscriber(id))
+		sub := b.c.Subscriber(id)
+		// Leases of 10 s (Pub/Sub's minimum) rather than the library's 60 s:
+		// a message in flight on a stream that closes comes back within 10 s.
+		sub.ReceiveSettings.MaxDurationPerAckExtension = leaseExtension
+		s.subs = append(s.subs, sub)
 	}
 	if err := b.track(s); err != nil {
 		return nil, err
