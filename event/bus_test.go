@@ -78,7 +78,9 @@ func TestRequestReplyThroughRouter(t *testing.T) {
 	st := front.Stats()
 	assert.Equal(t, BusStats{Pending: 0, LateReplies: 0, Published: 1, Handled: 0}, st)
 	assert.Equal(t, int64(1), back.Stats().Handled)
-	assert.Equal(t, int64(1), back.Stats().Published)
+	// The reply can reach the requester before the responder's Publish
+	// returns and counts it.
+	require.Eventually(t, func() bool { return back.Stats().Published == 1 }, 5*time.Second, time.Millisecond)
 }
 
 func hopName(a AuditEntry) string { return a.Service + "/" + a.Action + "/" + a.Topic }
