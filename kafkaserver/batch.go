@@ -1,0 +1,166 @@
+package kafkaserver
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"github.com/brookmq/brook"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// Record batch layout (magic 2): the byte offsets of its header fields.
+const (
+	batchHeaderLen   = 61 // through the record count
+	batchLengthAt    = 8  // int32: bytes after this field
+	batchMagicAt     = 16
+	batchCRCAt       = 17 // CRC32C of everything after the field
+	batchAttrsAt     = 21
+	attrCompression  = 0x07
+	attrTransaction  = 0x10
+	attrControl      = 0x20
+	noProducer       = -1
+	maxBatchesPerReq = 1 << 16
+)
+
+// errBatch reports records a Produce request carries that cannot be read.
+var errBatch = fmt.Errorf("%w: record batch", errFrame)
+
+// decodeBatches reads every record batch of a Produce partition into
+// messages for topic/partition. It checks each batch's magic, length and
+// CRC, decompresses it, and refuses transactional or control batches and
+// producer IDs (idempotence is not served). maxBytes bounds the
+// decompressed size. It never panics.
+func (d *decoders) decodeBatches(raw []byte, topic string, partition int, maxBytes int) ([]*brook.Message, int16, error) {
+	var msgs []*brook.Message
+	for n := 0; len(raw) > 0; n++ {
+		if len(raw) < batchHeaderLen || n >= maxBatchesPerReq {
+			return nil, errCorruptMessage, errBatch
+		}
+		length := int32(binary.BigEndian.Uint32(raw[batchLengthAt:]))
+		if length < batchHeaderLen-12 || int64(length) > int64(len(raw)-12) {
+			return nil, errCorruptMessage, fmt.Errorf("%w: length %d", errBatch, length)
+		}
+		one := raw[:12+length]
+		raw = raw[12+length:]
+		if one[batchMagicAt] != 2 {
+			return nil, errUnsupportedForMsgFormat, fmt.Errorf("%w: magic %d", errBatch, one[batchMagicAt])
+		}
+		if crc32.Checksum(one[batchAttrsAt:], crc32c) != binary.BigEndian.Uint32(one[batchCRCAt:]) {
+			return nil, errCorruptMessage, fmt.Errorf("%w: CRC mismatch", errBatch)
+		}
+		var b kmsg.RecordBatch
+		if err := b.ReadFrom(one); err != nil {
+			return nil, errCorruptMessage, fmt.Errorf("%w: %v", errBatch, err)
+		}
+		if b.Attributes&(attrTransaction|attrControl) != 0 {
+			return nil, errTransactionalIDAuthFailed, fmt.Errorf("%w: transactional batch", errBatch)
+		}
+		if b.ProducerID != noProducer {
+			return nil, errInvalidRecord, fmt.Errorf("%w: idempotent producer ID %d (not served)", errBatch, b.ProducerID)
+		}
+		recs, err := d.decompress(b.Records, int(b.Attributes&attrCompression), maxBytes)
+		if err != nil {
+			return nil, errCorruptMessage, err
+		}
+		msgs, err = appendRecords(msgs, recs, int(b.NumRecords), b.FirstTimestamp, topic, partition)
+		if err != nil {
+			return nil, errCorruptMessage, err
+		}
+	}
+	return msgs, errNone, nil
+}
+
+// appendRecords parses count records from raw.
+func appendRecords(msgs []*brook.Message, raw []byte, count int, firstTS int64, topic string, partition int) ([]*brook.Message, error) {
+	if count < 0 || count > len(raw) { // a record takes at least 7 bytes
+		return nil, fmt.Errorf("%w: %d records", errBatch, count)
+	}
+	for range count {
+		length, k := binary.Varint(raw)
+		if k <= 0 || length < 0 || length > int64(len(raw)-k) {
+			return nil, fmt.Errorf("%w: record length", errBatch)
+		}
+		var r kmsg.Record
+		if err := r.ReadFrom(raw[:k+int(length)]); err != nil {
+			return nil, fmt.Errorf("%w: record: %v", errBatch, err)
+		}
+		raw = raw[k+int(length):]
+		m := &brook.Message{Topic: topic, Partition: partition, Key: r.Key, Value: r.Value}
+		if ts := firstTS + r.TimestampDelta64; firstTS >= 0 && ts >= 0 {
+			m.Timestamp = time.UnixMilli(ts)
+		}
+		if len(r.Headers) > 0 {
+			m.Headers = make([]brook.Header, len(r.Headers))
+			for i, h := range r.Headers {
+				m.Headers[i] = brook.Header{Key: h.Key, Value: h.Value}
+			}
+		}
+		msgs = append(msgs, m)
+	}
+	if len(raw) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the records", errBatch, len(raw))
+	}
+	return msgs, nil
+}
+
+// appendBatch appends msgs (consecutive offsets of one partition) as one
+// uncompressed record batch.
+func appendBatch(dst []byte, msgs []brook.Message) []byte {
+	first, last := msgs[0], msgs[len(msgs)-1]
+	firstTS, maxTS := first.Timestamp.UnixMilli(), first.Timestamp.UnixMilli()
+	for i := range msgs {
+		ts := msgs[i].Timestamp.UnixMilli()
+		firstTS, maxTS = min(firstTS, ts), max(maxTS, ts)
+	}
+	start := len(dst)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(first.Offset))
+	dst = append(dst, 0, 0, 0, 0) // length, set below
+	dst = binary.BigEndian.AppendUint32(dst, 0)
+	dst = append(dst, 2)          // magic
+	dst = append(dst, 0, 0, 0, 0) // CRC, set below
+	dst = binary.BigEndian.AppendUint16(dst, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(last.Offset-first.Offset))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(firstTS))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(maxTS))
+	dst = binary.BigEndian.AppendUint64(dst, ^uint64(0)) // producer ID -1
+	dst = binary.BigEndian.AppendUint16(dst, 0xffff)     // producer epoch -1
+	dst = binary.BigEndian.AppendUint32(dst, 0xffffffff) // base sequence -1
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(msgs)))
+	var rec []byte
+	for i := range msgs {
+		m := &msgs[i]
+		rec = appendRecord(rec[:0], m, m.Timestamp.UnixMilli()-firstTS, m.Offset-first.Offset)
+		dst = binary.AppendVarint(dst, int64(len(rec)))
+		dst = append(dst, rec...)
+	}
+	binary.BigEndian.PutUint32(dst[start+batchLengthAt:], uint32(len(dst)-start-12))
+	binary.BigEndian.PutUint32(dst[start+batchCRCAt:], crc32.Checksum(dst[start+batchAttrsAt:], crc32c))
+	return dst
+}
+
+func appendRecord(dst []byte, m *brook.Message, tsDelta, offDelta int64) []byte {
+	dst = append(dst, 0) // attributes
+	dst = binary.AppendVarint(dst, tsDelta)
+	dst = binary.AppendVarint(dst, offDelta)
+	dst = appendVarBytes(dst, m.Key, m.Key == nil)
+	dst = appendVarBytes(dst, m.Value, false)
+	dst = binary.AppendVarint(dst, int64(len(m.Headers)))
+	for _, h := range m.Headers {
+		dst = binary.AppendVarint(dst, int64(len(h.Key)))
+		dst = append(dst, h.Key...)
+		dst = appendVarBytes(dst, h.Value, h.Value == nil)
+	}
+	return dst
+}
+
+func appendVarBytes(dst, b []byte, null bool) []byte {
+	if null {
+		return binary.AppendVarint(dst, -1)
+	}
+	dst = binary.AppendVarint(dst, int64(len(b)))
+	return append(dst, b...)
+}

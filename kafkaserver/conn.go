@@ -1,0 +1,136 @@
+package kafkaserver
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// conn is one client connection. readLoop reads and decodes frames (up to
+// MaxInFlight ahead); serveLoop handles them one at a time, in order, and
+// writes each response. Either loop ending closes the connection.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	remote string
+	reqs   chan *request
+	done   chan struct{} // closed by close
+
+	busy      atomic.Int32 // requests read and not yet answered
+	closeOnce sync.Once
+
+	// SASL state, owned by serveLoop.
+	authenticated bool
+	handshaken    bool
+	user          string
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	return &conn{
+		s: s, nc: nc, remote: nc.RemoteAddr().String(),
+		reqs: make(chan *request, s.opts.MaxInFlight), done: make(chan struct{}),
+		authenticated: s.opts.SASLPlain == nil,
+	}
+}
+
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.nc.Close()
+	})
+}
+
+// idle reports whether the connection has no request read and unanswered.
+func (c *conn) idle() bool { return c.busy.Load() == 0 }
+
+func (c *conn) readLoop() {
+	defer c.s.wg.Done()
+	defer close(c.reqs)
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	for {
+		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout)); err != nil {
+			c.close()
+			return
+		}
+		frame, err := readFrame(br, c.s.opts.MaxRequestSize)
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.busy.Add(1)
+		req, err := parseRequest(frame, c.s.apis)
+		if err != nil {
+			c.busy.Add(-1)
+			c.readFailed(err)
+			return
+		}
+		select {
+		case c.reqs <- req:
+		case <-c.done:
+			c.busy.Add(-1)
+			return
+		}
+	}
+}
+
+func (c *conn) readFailed(err error) {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.s.log.Debug("kafkaserver: closing connection", "remote", c.remote, "err", err)
+	}
+	c.close()
+}
+
+// readFrame reads one size-prefixed frame of at most max bytes.
+func readFrame(r io.Reader, max int) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int32(binary.BigEndian.Uint32(hdr[:]))
+	if n < 8 || int64(n) > int64(max) {
+		return nil, errFrame
+	}
+	frame := make([]byte, n)
+	if _, err := io.ReadFull(r, frame); err != nil {
+		return nil, err
+	}
+	return frame, nil
+}
+
+func (c *conn) serveLoop() {
+	defer c.s.wg.Done()
+	defer c.s.connDone(c)
+	defer c.close()
+	var out []byte
+	for req := range c.reqs {
+		resp, keep := c.handle(req)
+		if resp != nil {
+			out = appendResponse(out[:0], req, resp)
+			if err := c.write(out); err != nil {
+				c.busy.Add(-1)
+				c.readFailed(err)
+				return
+			}
+		}
+		c.busy.Add(-1)
+		if !keep {
+			return
+		}
+		if cap(out) > 1<<20 {
+			out = nil // do not keep a large fetch's buffer for an idle connection
+		}
+	}
+}
+
+func (c *conn) write(b []byte) error {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout)); err != nil {
+		return err
+	}
+	_, err := c.nc.Write(b)
+	return err
+}
