@@ -67,6 +67,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			sp.RecordBatches = []byte{} // nil encodes as null, which librdkafka refuses
 			if terr != nil {
 				sp.ErrorCode, failed = errorCode(terr), true
 				st.Partitions = append(st.Partitions, sp)

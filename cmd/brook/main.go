@@ -69,6 +69,7 @@ func subcommands() []func(*app) *cobra.Command {
 		newGroupsCmd,
 		newCheckCmd,
 		newBenchCmd,
+		newServeCmd,
 	}
 }
 
