@@ -1,6 +1,7 @@
 package kafkaserver
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"time"
@@ -78,9 +79,37 @@ func chooseProtocol(req *kmsg.JoinGroupRequest) (name string, metadata []byte, t
 			chosen = p
 		}
 	}
-	var meta kmsg.ConsumerMemberMetadata
-	if err := meta.ReadFrom(chosen.Metadata); err != nil {
+	topics, ok := subscribedTopics(chosen.Metadata)
+	if !ok {
 		return "", nil, nil, errInconsistentGroupProtocol
 	}
-	return chosen.Name, chosen.Metadata, meta.Topics, errNone
+	return chosen.Name, chosen.Metadata, topics, errNone
+}
+
+// subscribedTopics reads the topics of a consumer-protocol subscription: a
+// version, then an array of strings. What follows (user data, owned
+// partitions) is not needed and clients differ in what they send, so it is
+// not read.
+func subscribedTopics(b []byte) ([]string, bool) {
+	if len(b) < 6 {
+		return nil, false
+	}
+	n := int32(binary.BigEndian.Uint32(b[2:]))
+	b = b[6:]
+	if n < 0 || int(n) > len(b)/2 {
+		return nil, false
+	}
+	topics := make([]string, 0, n)
+	for range n {
+		if len(b) < 2 {
+			return nil, false
+		}
+		l := int(int16(binary.BigEndian.Uint16(b)))
+		if l < 0 || l > len(b)-2 {
+			return nil, false
+		}
+		topics = append(topics, string(b[2:2+l]))
+		b = b[2+l:]
+	}
+	return topics, true
 }
