@@ -63,3 +63,19 @@ func FuzzDecodeBatches(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubscribedTopics feeds arbitrary JoinGroup metadata to the
+// subscription reader: topics or false, never a panic.
+func FuzzSubscribedTopics(f *testing.F) {
+	meta := kmsg.NewConsumerMemberMetadata()
+	meta.Topics = []string{"a", "bb"}
+	f.Add(meta.AppendTo(nil))
+	meta.Version = 3
+	f.Add(meta.AppendTo(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		topics, ok := subscribedTopics(b)
+		if ok && len(topics) > len(b) {
+			t.Fatalf("%d topics from %d bytes", len(topics), len(b))
+		}
+	})
+}
