@@ -1,7 +1,7 @@
 package kafkaserver
 
 import (
-	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -12,15 +12,29 @@ import (
 // acks=-1 both answer once the append is durable per the topic's sync
 // policy (there are no replicas to wait for). Transactional and idempotent
 // batches are refused.
-var produceAPI = api{key: 0, min: 3, max: 9, handle: (*conn).produce}
+var produceAPI = api{key: 0, min: 3, max: 9, async: (*conn).produce}
 
-func (c *conn) produce(r *request) (kmsg.Response, error) {
+// produce decodes the request and queues every partition's append, in
+// request order, then returns; done is called when all are acknowledged.
+func (c *conn) produce(r *request, done func(kmsg.Response, error)) {
 	req, ok := r.body.(*kmsg.ProduceRequest)
 	if !ok {
-		return nil, errWrongBody(r)
+		done(nil, errWrongBody(r))
+		return
 	}
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
-	var wg sync.WaitGroup
+	var queued []func() // the appends, started after every partition is decoded
+	var left atomic.Int32
+	left.Store(1) // released after the loop, so done cannot run before it ends
+	finish := func() {
+		if left.Add(-1) == 0 {
+			if req.Acks == 0 {
+				done(nil, nil)
+			} else {
+				done(resp, nil)
+			}
+		}
+	}
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
@@ -31,62 +45,66 @@ func (c *conn) produce(r *request) (kmsg.Response, error) {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
-			if req.TransactionID != nil {
+			switch {
+			case req.TransactionID != nil:
 				sp.ErrorCode = errTransactionalIDAuthFailed
-				continue
-			}
-			if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+			case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 				sp.ErrorCode = errInvalidRequiredAcks
-				continue
+			default:
+				if start := c.s.producePartition(rt.Topic, rp, sp, finish); start != nil {
+					left.Add(1)
+					queued = append(queued, start)
+				}
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.s.producePartition(rt.Topic, rp, sp)
-			}()
 		}
 	}
-	wg.Wait()
-	if req.Acks == 0 {
-		return nil, nil
+	for _, start := range queued {
+		start()
 	}
-	return resp, nil
+	finish()
 }
 
-// producePartition appends one partition's records and fills sp.
-func (s *Server) producePartition(topic string, rp kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+// producePartition decodes one partition's records. It returns nil after
+// filling sp with an error, or a function that queues their append, fills
+// sp and calls done when it is acknowledged.
+func (s *Server) producePartition(topic string, rp kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition, done func()) func() {
 	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
 	t, err := s.topic(topic, s.opts.AutoCreateTopics)
 	if err != nil {
 		sp.ErrorCode = errorCode(err)
-		return
+		return nil
 	}
 	p := int(rp.Partition)
 	if p < 0 || p >= t.Partitions() {
 		sp.ErrorCode = errUnknownTopicOrPartition
-		return
+		return nil
 	}
 	msgs, code, err := s.dec.decodeBatches(rp.Records, topic, p, s.opts.MaxRequestSize)
 	if err != nil {
 		s.log.Debug("kafkaserver: refusing produce", "topic", topic, "partition", p, "err", err)
 		sp.ErrorCode = code
 		sp.ErrorMessage = kmsg.StringPtr(err.Error())
-		return
+		return nil
 	}
 	if len(msgs) == 0 {
 		sp.ErrorCode = errCorruptMessage
-		return
+		return nil
 	}
-	if err := s.producer.PublishBatch(topic, msgs); err != nil {
-		sp.ErrorCode = errorCode(err)
-		if sp.ErrorCode == errMessageTooLarge && len(msgs) > 1 {
-			sp.ErrorCode = errRecordListTooLarge
-		}
-		sp.ErrorMessage = kmsg.StringPtr(err.Error())
-		return
-	}
-	sp.BaseOffset = msgs[0].Offset
-	if first, _, err := t.PartitionOffsets(p); err == nil {
-		sp.LogStartOffset = first
+	return func() {
+		s.producer.PublishBatchAsync(topic, msgs, func(err error) {
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
+				if sp.ErrorCode == errMessageTooLarge && len(msgs) > 1 {
+					sp.ErrorCode = errRecordListTooLarge
+				}
+				sp.ErrorMessage = kmsg.StringPtr(err.Error())
+			} else {
+				sp.BaseOffset = msgs[0].Offset
+				if first, _, err := t.PartitionOffsets(p); err == nil {
+					sp.LogStartOffset = first
+				}
+			}
+			done()
+		})
 	}
 }

@@ -3,6 +3,7 @@ package kafkaserver
 import (
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -14,6 +15,9 @@ type api struct {
 	// handle answers a request. A nil response sends nothing (Produce with
 	// acks=0); an error closes the connection.
 	handle func(c *conn, r *request) (kmsg.Response, error)
+	// async, when set instead of handle, starts the request and calls
+	// done once with its response, possibly on another goroutine.
+	async func(c *conn, r *request, done func(kmsg.Response, error))
 	// sasl marks the APIs that only exist when SASL is configured.
 	sasl bool
 }
@@ -52,30 +56,40 @@ func (t *apiTable) lookup(key int16) (api, bool) {
 	return a, ok
 }
 
-// handle runs the request's handler. It reports whether the connection
-// stays open. A handler's panic is logged and closes the connection.
-func (c *conn) handle(r *request) (resp kmsg.Response, keep bool) {
+// start runs the request's handler, or starts its asynchronous one, and
+// completes p. A handler's error or panic (logged) closes the connection
+// after the response, if any.
+func (c *conn) start(p *pending) {
+	r := p.req
+	var once atomic.Bool
+	finish := func(resp kmsg.Response, err error) {
+		if !once.CompareAndSwap(false, true) {
+			return
+		}
+		if err != nil {
+			c.s.log.Debug("kafkaserver: closing connection", "remote", c.remote, "key", r.key, "err", err)
+		}
+		p.resp, p.keep = resp, err == nil
+		close(p.done)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			c.s.log.Error("kafkaserver: handler panicked", "key", r.key, "version", r.version,
 				"remote", c.remote, "panic", v, "stack", string(debug.Stack()))
-			resp, keep = nil, false
+			finish(nil, fmt.Errorf("handler panicked"))
 		}
 	}()
-	if r.unsupported {
-		return c.apiVersionsUnsupported(), true
-	}
-	if !c.authenticated && r.key != apiVersionsKey && r.key != saslHandshakeKey && r.key != saslAuthenticateKey {
+	switch a, _ := c.s.apis.lookup(r.key); {
+	case r.unsupported:
+		finish(c.apiVersionsUnsupported(), nil)
+	case !c.authenticated && r.key != apiVersionsKey && r.key != saslHandshakeKey && r.key != saslAuthenticateKey:
 		c.s.log.Warn("kafkaserver: request before SASL authentication", "key", r.key, "remote", c.remote)
-		return nil, false
+		finish(nil, fmt.Errorf("request before SASL authentication"))
+	case a.async != nil:
+		a.async(c, r, finish)
+	default:
+		finish(a.handle(c, r))
 	}
-	a, _ := c.s.apis.lookup(r.key)
-	resp, err := a.handle(c, r)
-	if err != nil {
-		c.s.log.Debug("kafkaserver: closing connection", "remote", c.remote, "key", r.key, "err", err)
-		return resp, false
-	}
-	return resp, true
 }
 
 // errWrongBody is returned by handlers given a body of another key; it

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // conn is one client connection. readLoop reads and decodes frames (up to
@@ -102,27 +104,72 @@ func readFrame(r io.Reader, max int) ([]byte, error) {
 	return frame, nil
 }
 
+// pending is a request being handled; done closes when resp is set.
+type pending struct {
+	req  *request
+	resp kmsg.Response
+	keep bool
+	done chan struct{}
+}
+
+// serveLoop handles the requests in order. A Produce may be answered after
+// the next Produce has started (their appends are queued in order), so
+// that several produce requests of a connection share group commits;
+// any other request first waits for the ones before it, as Kafka handles
+// one request of a connection at a time.
 func (c *conn) serveLoop() {
+	defer c.s.wg.Done()
+	out := make(chan *pending, c.s.opts.MaxInFlight)
+	defer close(out)
+	c.s.wg.Add(1)
+	go c.writeLoop(out)
+	var last *pending
+	for req := range c.reqs {
+		a, _ := c.s.apis.lookup(req.key)
+		if (a.async == nil || !c.authenticated) && last != nil {
+			select {
+			case <-last.done:
+			case <-c.done:
+				return
+			}
+		}
+		p := &pending{req: req, done: make(chan struct{})}
+		c.start(p)
+		select {
+		case out <- p:
+		case <-c.done:
+			return
+		}
+		last = p
+	}
+}
+
+// writeLoop writes the responses in request order.
+func (c *conn) writeLoop(out <-chan *pending) {
 	defer c.s.wg.Done()
 	defer c.s.connDone(c)
 	defer c.close()
-	var out []byte
-	for req := range c.reqs {
-		resp, keep := c.handle(req)
-		if resp != nil {
-			out = appendResponse(out[:0], req, resp)
-			if err := c.write(out); err != nil {
+	var buf []byte
+	for p := range out {
+		select {
+		case <-p.done:
+		case <-c.done:
+			return
+		}
+		if p.resp != nil {
+			buf = appendResponse(buf[:0], p.req, p.resp)
+			if err := c.write(buf); err != nil {
 				c.busy.Add(-1)
 				c.readFailed(err)
 				return
 			}
 		}
 		c.busy.Add(-1)
-		if !keep {
+		if !p.keep {
 			return
 		}
-		if cap(out) > 1<<20 {
-			out = nil // do not keep a large fetch's buffer for an idle connection
+		if cap(buf) > 1<<20 {
+			buf = nil // do not keep a large fetch's buffer for an idle connection
 		}
 	}
 }
