@@ -117,6 +117,9 @@ func appendBatch(dst []byte, msgs []brook.Message) []byte {
 		firstTS, maxTS = min(firstTS, ts), max(maxTS, ts)
 	}
 	start := len(dst)
+	if size := batchHeaderLen + len(msgs)*24 + messagesSize(msgs); cap(dst)-len(dst) < size {
+		dst = append(make([]byte, 0, len(dst)+size), dst...)
+	}
 	dst = binary.BigEndian.AppendUint64(dst, uint64(first.Offset))
 	dst = append(dst, 0, 0, 0, 0) // length, set below
 	dst = binary.BigEndian.AppendUint32(dst, 0)
@@ -130,12 +133,11 @@ func appendBatch(dst []byte, msgs []brook.Message) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, 0xffff)     // producer epoch -1
 	dst = binary.BigEndian.AppendUint32(dst, 0xffffffff) // base sequence -1
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(msgs)))
-	var rec []byte
 	for i := range msgs {
 		m := &msgs[i]
-		rec = appendRecord(rec[:0], m, m.Timestamp.UnixMilli()-firstTS, m.Offset-first.Offset)
-		dst = binary.AppendVarint(dst, int64(len(rec)))
-		dst = append(dst, rec...)
+		tsDelta, offDelta := m.Timestamp.UnixMilli()-firstTS, m.Offset-first.Offset
+		dst = binary.AppendVarint(dst, int64(recordSize(m, tsDelta, offDelta)))
+		dst = appendRecord(dst, m, tsDelta, offDelta)
 	}
 	binary.BigEndian.PutUint32(dst[start+batchLengthAt:], uint32(len(dst)-start-12))
 	binary.BigEndian.PutUint32(dst[start+batchCRCAt:], crc32.Checksum(dst[start+batchAttrsAt:], crc32c))
@@ -155,6 +157,40 @@ func appendRecord(dst []byte, m *brook.Message, tsDelta, offDelta int64) []byte 
 		dst = appendVarBytes(dst, h.Value, h.Value == nil)
 	}
 	return dst
+}
+
+// messagesSize is the bytes of keys, values and headers of msgs.
+func messagesSize(msgs []brook.Message) int {
+	n := 0
+	for i := range msgs {
+		n += len(msgs[i].Key) + len(msgs[i].Value)
+		for _, h := range msgs[i].Headers {
+			n += len(h.Key) + len(h.Value) + 4
+		}
+	}
+	return n
+}
+
+// recordSize is the length of appendRecord's output.
+func recordSize(m *brook.Message, tsDelta, offDelta int64) int {
+	n := 1 + varintLen(tsDelta) + varintLen(offDelta) + varBytesLen(m.Key, m.Key == nil) +
+		varBytesLen(m.Value, false) + varintLen(int64(len(m.Headers)))
+	for _, h := range m.Headers {
+		n += varintLen(int64(len(h.Key))) + len(h.Key) + varBytesLen(h.Value, h.Value == nil)
+	}
+	return n
+}
+
+func varintLen(v int64) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutVarint(buf[:], v)
+}
+
+func varBytesLen(b []byte, null bool) int {
+	if null {
+		return 1
+	}
+	return varintLen(int64(len(b))) + len(b)
 }
 
 func appendVarBytes(dst, b []byte, null bool) []byte {
