@@ -3,6 +3,8 @@ package kafkaserver
 import (
 	"sync/atomic"
 
+	"github.com/brookmq/brook"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -10,8 +12,9 @@ import (
 // carries for it) are one all-or-nothing brook append; partitions of one
 // request are appended concurrently. acks=0 sends no response; acks=1 and
 // acks=-1 both answer once the append is durable per the topic's sync
-// policy (there are no replicas to wait for). Transactional and idempotent
-// batches are refused.
+// policy (there are no replicas to wait for). Idempotent producers are
+// served with sequence checks (see idempotence); transactional ones are
+// refused.
 var produceAPI = api{key: 0, min: 3, max: 9, async: (*conn).produce}
 
 // produce decodes the request and queues every partition's append, in
@@ -79,7 +82,7 @@ func (s *Server) producePartition(topic string, rp kmsg.ProduceRequestTopicParti
 		sp.ErrorCode = errUnknownTopicOrPartition
 		return nil
 	}
-	msgs, code, err := s.dec.decodeBatches(rp.Records, topic, p, s.opts.MaxRequestSize)
+	msgs, info, code, err := s.dec.decodeBatches(rp.Records, topic, p, s.opts.MaxRequestSize)
 	if err != nil {
 		s.log.Debug("kafkaserver: refusing produce", "topic", topic, "partition", p, "err", err)
 		sp.ErrorCode = code
@@ -90,8 +93,22 @@ func (s *Server) producePartition(topic string, rp kmsg.ProduceRequestTopicParti
 		sp.ErrorCode = errCorruptMessage
 		return nil
 	}
+	var adm admission
+	if info.id != noProducer {
+		adm = s.idem.admit(info.id, info.epoch, brook.TopicPartition{Topic: topic, Partition: p}, info.seq, info.count)
+		if adm.code != errNone || adm.dup {
+			sp.ErrorCode = adm.code
+			if adm.dup && adm.code == errNone {
+				sp.BaseOffset = adm.offset
+			}
+			return nil
+		}
+	}
 	return func() {
 		s.producer.PublishBatchAsync(topic, msgs, func(err error) {
+			if adm.seq != nil {
+				s.idem.done(adm, msgs[0].Offset, err)
+			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				if sp.ErrorCode == errMessageTooLarge && len(msgs) > 1 {

@@ -29,7 +29,7 @@ func apiList() []api {
 		offsetCommitAPI, offsetFetchAPI, findCoordinatorAPI, joinGroupAPI,
 		heartbeatAPI, leaveGroupAPI, syncGroupAPI, describeGroupsAPI,
 		listGroupsAPI, saslHandshakeAPI, apiVersionsAPI, createTopicsAPI,
-		deleteTopicsAPI, describeConfigsAPI, saslAuthenticateAPI, deleteGroupsAPI,
+		deleteTopicsAPI, initProducerIDAPI, describeConfigsAPI, saslAuthenticateAPI, deleteGroupsAPI,
 	}
 }
 

@@ -29,49 +29,71 @@ const (
 // errBatch reports records a Produce request carries that cannot be read.
 var errBatch = fmt.Errorf("%w: record batch", errFrame)
 
+// producerInfo is the idempotent producer of a partition's records: its
+// ID (-1 for a plain producer), epoch, the first record's sequence number
+// and the record count.
+type producerInfo struct {
+	id    int64
+	epoch int16
+	seq   int32
+	count int32
+}
+
 // decodeBatches reads every record batch of a Produce partition into
 // messages for topic/partition. It checks each batch's magic, length and
-// CRC, decompresses it, and refuses transactional or control batches and
-// producer IDs (idempotence is not served). maxBytes bounds the
-// decompressed size. It never panics.
-func (d *decoders) decodeBatches(raw []byte, topic string, partition int, maxBytes int) ([]*brook.Message, int16, error) {
+// CRC, decompresses it, and refuses transactional or control batches, and
+// an idempotent producer's records unless they are one batch. maxBytes
+// bounds the decompressed size. It never panics.
+func (d *decoders) decodeBatches(raw []byte, topic string, partition int, maxBytes int) ([]*brook.Message, producerInfo, int16, error) {
+	msgs, info, code, err := d.decodeAll(raw, topic, partition, maxBytes)
+	if err != nil {
+		return nil, producerInfo{id: noProducer}, code, err
+	}
+	return msgs, info, code, nil
+}
+
+func (d *decoders) decodeAll(raw []byte, topic string, partition int, maxBytes int) ([]*brook.Message, producerInfo, int16, error) {
 	var msgs []*brook.Message
+	info := producerInfo{id: noProducer}
 	for n := 0; len(raw) > 0; n++ {
 		if len(raw) < batchHeaderLen || n >= maxBatchesPerReq {
-			return nil, errCorruptMessage, errBatch
+			return nil, info, errCorruptMessage, errBatch
 		}
 		length := int32(binary.BigEndian.Uint32(raw[batchLengthAt:]))
 		if length < batchHeaderLen-12 || int64(length) > int64(len(raw)-12) {
-			return nil, errCorruptMessage, fmt.Errorf("%w: length %d", errBatch, length)
+			return nil, info, errCorruptMessage, fmt.Errorf("%w: length %d", errBatch, length)
 		}
 		one := raw[:12+length]
 		raw = raw[12+length:]
 		if one[batchMagicAt] != 2 {
-			return nil, errUnsupportedForMsgFormat, fmt.Errorf("%w: magic %d", errBatch, one[batchMagicAt])
+			return nil, info, errUnsupportedForMsgFormat, fmt.Errorf("%w: magic %d", errBatch, one[batchMagicAt])
 		}
 		if crc32.Checksum(one[batchAttrsAt:], crc32c) != binary.BigEndian.Uint32(one[batchCRCAt:]) {
-			return nil, errCorruptMessage, fmt.Errorf("%w: CRC mismatch", errBatch)
+			return nil, info, errCorruptMessage, fmt.Errorf("%w: CRC mismatch", errBatch)
 		}
 		var b kmsg.RecordBatch
 		if err := b.ReadFrom(one); err != nil {
-			return nil, errCorruptMessage, fmt.Errorf("%w: %v", errBatch, err)
+			return nil, info, errCorruptMessage, fmt.Errorf("%w: %v", errBatch, err)
 		}
 		if b.Attributes&(attrTransaction|attrControl) != 0 {
-			return nil, errTransactionalIDAuthFailed, fmt.Errorf("%w: transactional batch", errBatch)
+			return nil, info, errTransactionalIDAuthFailed, fmt.Errorf("%w: transactional batch", errBatch)
 		}
-		if b.ProducerID != noProducer {
-			return nil, errInvalidRecord, fmt.Errorf("%w: idempotent producer ID %d (not served)", errBatch, b.ProducerID)
+		if b.ProducerID != noProducer || info.id != noProducer {
+			if n > 0 {
+				return nil, info, errInvalidRecord, fmt.Errorf("%w: an idempotent producer's records must be one batch", errBatch)
+			}
+			info = producerInfo{id: b.ProducerID, epoch: b.ProducerEpoch, seq: b.FirstSequence, count: b.NumRecords}
 		}
 		recs, err := d.decompress(b.Records, int(b.Attributes&attrCompression), maxBytes)
 		if err != nil {
-			return nil, errCorruptMessage, err
+			return nil, info, errCorruptMessage, err
 		}
 		msgs, err = appendRecords(msgs, recs, int(b.NumRecords), b.FirstTimestamp, topic, partition)
 		if err != nil {
-			return nil, errCorruptMessage, err
+			return nil, info, errCorruptMessage, err
 		}
 	}
-	return msgs, errNone, nil
+	return msgs, info, errNone, nil
 }
 
 // appendRecords parses count records from raw.

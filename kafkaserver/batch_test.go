@@ -106,7 +106,8 @@ func TestDecodeBatchesEveryCodec(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := encodeBatch(t, want, tc.codec)
 			raw = append(raw, encodeBatch(t, want[:2], tc.codec)...) // two batches
-			msgs, code, err := d.decodeBatches(raw, "t", 3, 1<<20)
+			msgs, info, code, err := d.decodeBatches(raw, "t", 3, 1<<20)
+			assert.Equal(t, int64(noProducer), info.id)
 			require.NoError(t, err)
 			assert.Equal(t, errNone, code)
 			require.Len(t, msgs, 7)
@@ -152,15 +153,36 @@ func TestDecodeBatchesRefusesBadInput(t *testing.T) {
 		{"short", good[:20], errCorruptMessage, 1 << 20},
 		{"crc", badCRC, errCorruptMessage, 1 << 20},
 		{"magic", badMagic, errUnsupportedForMsgFormat, 1 << 20},
-		{"producer id", idempotent, errInvalidRecord, 1 << 20},
+		{"idempotent records in two batches", append(append([]byte(nil), idempotent...), idempotent...), errInvalidRecord, 1 << 20},
 		{"decompressed too large", big, errCorruptMessage, 1024},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, code, err := d.decodeBatches(tc.raw, "t", 0, tc.max)
+			_, _, code, err := d.decodeBatches(tc.raw, "t", 0, tc.max)
 			require.Error(t, err)
 			assert.Equal(t, tc.code, code)
 		})
 	}
+}
+
+func TestDecodeBatchesIdempotentProducer(t *testing.T) {
+	d := newDecoders()
+	defer d.close()
+	raw := idempotentBatch(t, sampleMessages(3), 7, 2, 40)
+	msgs, info, code, err := d.decodeBatches(raw, "t", 0, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, errNone, code)
+	assert.Len(t, msgs, 3)
+	assert.Equal(t, producerInfo{id: 7, epoch: 2, seq: 40, count: 3}, info)
+}
+
+// idempotentBatch is encodeBatch with a producer ID, epoch and first sequence.
+func idempotentBatch(t testing.TB, msgs []brook.Message, pid int64, epoch int16, seq int32) []byte {
+	b := encodeBatch(t, msgs, codecNone)
+	binary.BigEndian.PutUint64(b[43:], uint64(pid))
+	binary.BigEndian.PutUint16(b[51:], uint16(epoch))
+	binary.BigEndian.PutUint32(b[53:], uint32(seq))
+	binary.BigEndian.PutUint32(b[batchCRCAt:], crc32.Checksum(b[batchAttrsAt:], crc32c))
+	return b
 }
 
 func TestAppendBatchRoundTrip(t *testing.T) {
@@ -173,7 +195,7 @@ func TestAppendBatchRoundTrip(t *testing.T) {
 	raw := appendBatch(nil, want)
 	assert.Equal(t, uint64(10), binary.BigEndian.Uint64(raw))
 	binary.BigEndian.PutUint64(raw, 0) // decodeBatches does not care; offsets are the log's
-	msgs, _, err := d.decodeBatches(raw, "t", 0, 1<<20)
+	msgs, _, _, err := d.decodeBatches(raw, "t", 0, 1<<20)
 	require.NoError(t, err)
 	require.Len(t, msgs, 4)
 	for i, m := range msgs {

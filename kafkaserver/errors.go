@@ -53,6 +53,10 @@ const (
 	errGroupIDNotFound           int16 = 69
 	errKafkaStorageError         int16 = 56
 	errTransactionalIDAuthFailed int16 = 53
+	errOutOfOrderSequence        int16 = 45
+	errDuplicateSequence         int16 = 46
+	errInvalidProducerEpoch      int16 = 47
+	errUnknownProducerID         int16 = 59
 )
 
 // errorCode maps a Brook error to the Kafka error code clients act on.

@@ -50,7 +50,7 @@ func FuzzDecodeBatches(f *testing.F) {
 		f.Add(encodeBatch(f, sampleMessages(3), codec))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		msgs, _, err := d.decodeBatches(raw, "t", 0, 1<<16)
+		msgs, _, _, err := d.decodeBatches(raw, "t", 0, 1<<16)
 		if err != nil {
 			return
 		}

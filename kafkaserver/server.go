@@ -114,6 +114,7 @@ type Server struct {
 	producer *brook.Producer
 	groups   *coordinator
 	dec      *decoders
+	idem     *idempotence
 
 	ctx    context.Context // ends at Shutdown or Close: long polls return
 	cancel context.CancelFunc
@@ -142,6 +143,7 @@ func New(b *brook.Broker, opts *Options) *Server {
 	s.apis = newAPITable(o.SASLPlain != nil)
 	s.groups = newCoordinator(s)
 	s.dec = newDecoders()
+	s.idem = newIdempotence()
 	return s
 }
 

@@ -26,7 +26,7 @@ func TestApiVersions(t *testing.T) {
 		}
 		assert.Equal(t, int16(9), keys[0].MaxVersion)
 		assert.Equal(t, int16(3), keys[apiVersionsKey].MaxVersion)
-		assert.NotContains(t, keys, int16(22), "InitProducerID must not be advertised")
+		assert.Equal(t, int16(4), keys[22].MaxVersion, "idempotent producers are served")
 		assert.NotContains(t, keys, int16(saslHandshakeKey), "SASL is not configured")
 	}
 	// A version above the served range is answered at v0 with UNSUPPORTED_VERSION.
