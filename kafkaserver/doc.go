@@ -12,8 +12,10 @@
 //   - A Produce request's records for one partition are one all-or-nothing
 //     append: acknowledged when durable per the topic's sync policy, or
 //     refused whole. Every codec is accepted (gzip, snappy, lz4, zstd).
-//     Idempotent and transactional producers are not served (InitProducerID
-//     is not advertised; clients fall back to plain produce).
+//     Idempotent producers are served with real sequence checks: a retried
+//     batch is not written twice, a gap is refused (the state is in memory,
+//     so after a restart clients start a new producer ID). Transactional
+//     producers are refused.
 //   - Fetch long-polls: it answers when MinBytes are available or after
 //     MaxWaitTime, within the request's byte limits.
 //   - Remote consumers join the same coordinator as in-process
@@ -28,8 +30,10 @@
 //
 // # Caveats
 //
-// One node, no replication: replication factors above 1 are refused. No
-// transactions, no ACLs, no quotas, no fetch sessions (each Fetch is a
+// One node, no replication: replication factors above 1 are refused.
+// Requests of one connection are handled in order, one at a time, except
+// that consecutive Produce requests overlap (their appends are queued in
+// order). No transactions, no ACLs, no quotas, no fetch sessions (each Fetch is a
 // full request). Groups of a protocol type other than "consumer" are
 // refused. The table of APIs and versions is in the README.
 package kafkaserver
