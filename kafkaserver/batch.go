@@ -96,37 +96,93 @@ func (d *decoders) decodeAll(raw []byte, topic string, partition int, maxBytes i
 	return msgs, info, errNone, nil
 }
 
-// appendRecords parses count records from raw.
+// appendRecords parses count records from raw. Keys, values and header
+// values alias raw (the append copies them into the log).
 func appendRecords(msgs []*brook.Message, raw []byte, count int, firstTS int64, topic string, partition int) ([]*brook.Message, error) {
-	if count < 0 || count > len(raw) { // a record takes at least 7 bytes
+	if count < 0 || count > len(raw)/7 { // a record takes at least 7 bytes
 		return nil, fmt.Errorf("%w: %d records", errBatch, count)
 	}
-	for range count {
+	block := make([]brook.Message, count)
+	for i := range block {
 		length, k := binary.Varint(raw)
 		if k <= 0 || length < 0 || length > int64(len(raw)-k) {
 			return nil, fmt.Errorf("%w: record length", errBatch)
 		}
-		var r kmsg.Record
-		if err := r.ReadFrom(raw[:k+int(length)]); err != nil {
-			return nil, fmt.Errorf("%w: record: %v", errBatch, err)
+		m := &block[i]
+		m.Topic, m.Partition = topic, partition
+		if err := parseRecord(m, raw[k:k+int(length)], firstTS); err != nil {
+			return nil, err
 		}
 		raw = raw[k+int(length):]
-		m := &brook.Message{Topic: topic, Partition: partition, Key: r.Key, Value: r.Value}
-		if ts := firstTS + r.TimestampDelta64; firstTS >= 0 && ts >= 0 {
-			m.Timestamp = time.UnixMilli(ts)
-		}
-		if len(r.Headers) > 0 {
-			m.Headers = make([]brook.Header, len(r.Headers))
-			for i, h := range r.Headers {
-				m.Headers[i] = brook.Header{Key: h.Key, Value: h.Value}
-			}
-		}
 		msgs = append(msgs, m)
 	}
 	if len(raw) != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the records", errBatch, len(raw))
 	}
 	return msgs, nil
+}
+
+// recordReader reads the fields of one record; the first error sticks.
+type recordReader struct {
+	b   []byte
+	err error
+}
+
+func (r *recordReader) varint() int64 {
+	v, k := binary.Varint(r.b)
+	if k <= 0 {
+		r.err, r.b = fmt.Errorf("%w: record varint", errBatch), nil
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+// bytes reads a varint length and that many bytes; -1 is null.
+func (r *recordReader) bytes() []byte {
+	n := r.varint()
+	switch {
+	case r.err != nil || n == -1:
+		return nil
+	case n < -1 || n > int64(len(r.b)):
+		r.err, r.b = fmt.Errorf("%w: record field length %d", errBatch, n), nil
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+// parseRecord fills m from one record's body (after its length).
+func parseRecord(m *brook.Message, body []byte, firstTS int64) error {
+	if len(body) < 1 {
+		return fmt.Errorf("%w: empty record", errBatch)
+	}
+	r := recordReader{b: body[1:]} // attributes: unused
+	tsDelta := r.varint()
+	r.varint() // offset delta: the log assigns offsets
+	m.Key = r.bytes()
+	m.Value = r.bytes()
+	n := r.varint()
+	if r.err == nil && (n < 0 || n > int64(len(r.b))/2) {
+		return fmt.Errorf("%w: %d headers", errBatch, n)
+	}
+	if n > 0 {
+		m.Headers = make([]brook.Header, n)
+		for i := range m.Headers {
+			m.Headers[i] = brook.Header{Key: string(r.bytes()), Value: r.bytes()}
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return fmt.Errorf("%w: %d bytes after a record's fields", errBatch, len(r.b))
+	}
+	if ts := firstTS + tsDelta; firstTS >= 0 && ts >= 0 {
+		m.Timestamp = time.UnixMilli(ts)
+	}
+	return nil
 }
 
 // appendBatch appends msgs (consecutive offsets of one partition) as one
