@@ -2,8 +2,10 @@ package kafkaserver
 
 import (
 	"reflect"
+	"sync"
 	"time"
 
+	"github.com/brookmq/brook"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -50,61 +52,100 @@ func (c *conn) fetch(r *request) (kmsg.Response, error) {
 // fetchOnce reads what the request asks without waiting. It returns the
 // response, the record bytes in it, whether a partition failed, and the
 // channels that close at each partition's next append (taken before the
-// reads, so no append between them is missed).
+// reads, so no append between them is missed). When the response limit
+// cannot bind, the partitions are read concurrently.
 func (s *Server) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, []<-chan struct{}) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
 		budget = s.opts.MaxRequestSize
 	}
-	total, failed := 0, false
+	failed := false
 	var changed []<-chan struct{}
-	for _, rt := range req.Topics {
-		st := kmsg.NewFetchResponseTopic()
+	var reads []*partRead
+	wanted := 0
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	for i, rt := range req.Topics {
+		st := &resp.Topics[i]
+		*st = kmsg.NewFetchResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		t, terr := s.b.Topic(rt.Topic)
-		for _, rp := range rt.Partitions {
-			sp := kmsg.NewFetchResponseTopicPartition()
+		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			sp := &st.Partitions[j]
+			*sp = kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 			sp.RecordBatches = []byte{} // nil encodes as null, which librdkafka refuses
 			if terr != nil {
 				sp.ErrorCode, failed = errorCode(terr), true
-				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
 			p := int(rp.Partition)
-			ch, err := t.PartitionChanged(p)
-			if err == nil {
+			if ch, err := t.PartitionChanged(p); err == nil {
 				changed = append(changed, ch)
 			}
 			first, next, err := t.PartitionOffsets(p)
 			if err != nil {
 				sp.ErrorCode, failed = errorCode(err), true
-				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = next, next, first
 			switch {
 			case rp.FetchOffset < first || rp.FetchOffset > next:
 				sp.ErrorCode, failed = errOffsetOutOfRange, true
-			case rp.FetchOffset < next && (budget > 0 || total == 0):
+			case rp.FetchOffset < next:
 				limit := int(rp.PartitionMaxBytes)
-				if limit <= 0 || limit > budget && total > 0 {
-					limit = max(budget, 1)
+				if limit <= 0 {
+					limit = budget
 				}
-				msgs, err := t.ReadPartition(p, rp.FetchOffset, 0, limit)
-				if err != nil {
-					sp.ErrorCode, failed = errorCode(err), true
-				} else if len(msgs) > 0 {
-					sp.RecordBatches = appendBatch(nil, msgs)
-					total += len(sp.RecordBatches)
-					budget -= len(sp.RecordBatches)
-				}
+				reads = append(reads, &partRead{t: t, p: p, offset: rp.FetchOffset, limit: limit, sp: sp})
+				wanted += limit
 			}
-			st.Partitions = append(st.Partitions, sp)
 		}
-		resp.Topics = append(resp.Topics, st)
+	}
+	total := 0
+	if wanted <= budget && len(reads) > 1 {
+		var wg sync.WaitGroup
+		for _, r := range reads {
+			wg.Go(r.read)
+		}
+		wg.Wait()
+	} else {
+		for _, r := range reads {
+			if budget <= 0 && total > 0 {
+				break
+			}
+			if total > 0 {
+				r.limit = min(r.limit, budget)
+			}
+			r.read()
+			budget -= len(r.sp.RecordBatches)
+			total += len(r.sp.RecordBatches)
+		}
+		total = 0
+	}
+	for _, r := range reads {
+		total += len(r.sp.RecordBatches)
+		failed = failed || r.sp.ErrorCode != errNone
 	}
 	return resp, total, failed, changed
+}
+
+// partRead is one partition of a Fetch to read.
+type partRead struct {
+	t      *brook.Topic
+	p      int
+	offset int64
+	limit  int
+	sp     *kmsg.FetchResponseTopicPartition
+}
+
+func (r *partRead) read() {
+	msgs, err := r.t.ReadPartition(r.p, r.offset, 0, max(r.limit, 1))
+	if err != nil {
+		r.sp.ErrorCode = errorCode(err)
+	} else if len(msgs) > 0 {
+		r.sp.RecordBatches = appendBatch(nil, msgs)
+	}
 }
