@@ -23,7 +23,8 @@ type conn struct {
 	reqs   chan *request
 	done   chan struct{} // closed by close
 
-	busy      atomic.Int32 // requests read and not yet answered
+	busy      atomic.Int32  // requests read and not yet answered
+	slots     chan struct{} // one per request being read or not yet answered: MaxInFlight
 	closeOnce sync.Once
 
 	// SASL state, owned by serveLoop.
@@ -36,6 +37,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return &conn{
 		s: s, nc: nc, remote: nc.RemoteAddr().String(),
 		reqs: make(chan *request, s.opts.MaxInFlight), done: make(chan struct{}),
+		slots:         make(chan struct{}, s.opts.MaxInFlight),
 		authenticated: s.opts.SASLPlain == nil,
 	}
 }
@@ -55,6 +57,11 @@ func (c *conn) readLoop() {
 	defer close(c.reqs)
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	for {
+		select {
+		case c.slots <- struct{}{}: // released when the response is written
+		case <-c.done:
+			return
+		}
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout)); err != nil {
 			c.close()
 			return
@@ -165,6 +172,7 @@ func (c *conn) writeLoop(out <-chan *pending) {
 			}
 		}
 		c.busy.Add(-1)
+		<-c.slots
 		if !p.keep {
 			return
 		}

@@ -35,9 +35,13 @@ type Options struct {
 	// at once. Default: 1024.
 	MaxConnections int
 
-	// MaxInFlight is how many requests of one connection are read ahead of
-	// the one being handled. Requests of a connection are handled one at a
-	// time, in order, as Kafka does. Default: 5.
+	// MaxInFlight bounds the requests of one connection being read or
+	// not yet answered; the connection is not read further until one is
+	// answered. Requests of a connection are answered in order and handled
+	// one at a time, as Kafka does, except that consecutive Produce
+	// requests overlap (their appends are queued in request order, so they
+	// share group commits). Default: 5, what kgo and the Java client keep
+	// in flight.
 	MaxInFlight int
 
 	// IdleTimeout closes a connection that sends nothing for this long

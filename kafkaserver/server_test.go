@@ -335,3 +335,30 @@ func TestShutdownEndsLongPolls(t *testing.T) {
 	assert.ErrorIs(t, s.ListenAndServe("127.0.0.1:0"), ErrServerClosed)
 	require.NoError(t, s.Close())
 }
+
+func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
+	for _, inFlight := range []int{1, 5} {
+		_, _, addr := startServer(t, &Options{MaxInFlight: inFlight})
+		c := dial(t, addr)
+		createTopic(t, c, "pipe", 1)
+		var corrs []int32
+		for i := range 8 {
+			req := produceReq("pipe", 0, encodeBatch(t, sampleMessages(1+i), codecNone))
+			req.SetVersion(9)
+			corrs = append(corrs, c.send(req))
+		}
+		md := kmsg.NewPtrMetadataRequest()
+		md.SetVersion(9)
+		mdCorr := c.send(md)
+		next := int64(0)
+		for i, corr := range corrs {
+			resp := &kmsg.ProduceResponse{Version: 9}
+			require.NoError(t, c.recv(corr, resp))
+			sp := resp.Topics[0].Partitions[0]
+			require.Equal(t, errNone, sp.ErrorCode)
+			assert.Equal(t, next, sp.BaseOffset, "in-flight %d: produce requests are appended in order", inFlight)
+			next += int64(1 + i)
+		}
+		require.NoError(t, c.recv(mdCorr, &kmsg.MetadataResponse{Version: 9}))
+	}
+}
