@@ -97,3 +97,30 @@ func TestPublishBatchPartialFailure(t *testing.T) {
 	assert.Equal(t, []int64{0, -1, 1}, []int64{msgs[0].Offset, msgs[1].Offset, msgs[2].Offset})
 	assert.Len(t, readAll(t, b, "t", 0), 2)
 }
+
+func TestPublishBatchAsyncKeepsOrder(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "async", 2)
+	p := b.CreateProducer("p")
+	defer p.Close()
+	results := make(chan error, 20)
+	var batches [][]*Message
+	for i := range 20 {
+		batch := []*Message{
+			{Topic: "async", Partition: i % 2, Value: []byte{byte(i)}},
+			{Topic: "async", Partition: i % 2, Value: []byte{byte(i), 1}},
+		}
+		batches = append(batches, batch)
+		p.PublishBatchAsync("async", batch, func(err error) { results <- err })
+	}
+	for range 20 {
+		require.NoError(t, <-results)
+	}
+	for i, batch := range batches {
+		assert.Equal(t, int64(i/2*2), batch[0].Offset, "batch %d: queued order is offset order", i)
+		assert.Equal(t, batch[0].Offset+1, batch[1].Offset)
+	}
+	done := make(chan error, 1)
+	p.PublishBatchAsync("async", []*Message{{Topic: "async", Partition: 9}}, func(err error) { done <- err })
+	assert.ErrorIs(t, <-done, ErrInvalidPartition)
+}

@@ -61,8 +61,8 @@ type Config struct {
 	// (`brook bench` workload 4 uses a group of 4.)
 	BrookMembers int `json:"brook_members"`
 
-	// Systems selects systems by name (brook, kfake, jetstream). Default:
-	// all three.
+	// Systems selects systems by name (brook, brook-kafka, kfake,
+	// jetstream). Default: all four.
 	Systems []string `json:"systems,omitempty"`
 }
 
@@ -184,7 +184,7 @@ type instance interface {
 const topicName = "compare"
 
 // systemNames lists the systems in table order.
-func systemNames() []string { return []string{"brook", "kfake", "jetstream"} }
+func systemNames() []string { return []string{"brook", "brook-kafka", "kfake", "jetstream"} }
 
 func newSystem(name string) system {
 	switch name {
@@ -192,6 +192,8 @@ func newSystem(name string) system {
 		return kafkaSystem{}
 	case "jetstream":
 		return jetStreamSystem{}
+	case "brook-kafka":
+		return brookKafkaSystem{}
 	}
 	return brookSystem{}
 }

@@ -50,8 +50,15 @@ func (kafkaSystem) start(ctx context.Context, dir string, durable bool, c Config
 	if err != nil {
 		return nil, err
 	}
-	in := &kafkaInstance{cluster: cluster, addrs: cluster.ListenAddrs(), parts: c.Partitions}
-	// Connect before anything is measured.
+	stop := func() error { cluster.Close(); return nil }
+	return connectKafka(ctx, cluster.ListenAddrs(), c.Partitions, stop)
+}
+
+// connectKafka connects the producing client to a started server, before
+// anything is measured.
+func connectKafka(ctx context.Context, addrs []string, parts int, stop func() error) (*kafkaInstance, error) {
+	in := &kafkaInstance{addrs: addrs, parts: parts, stop: stop}
+	var err error
 	in.producer, err = kgo.NewClient(in.producerOpts()...)
 	if err == nil {
 		err = in.producer.Ping(ctx)
@@ -62,9 +69,10 @@ func (kafkaSystem) start(ctx context.Context, dir string, durable bool, c Config
 	return in, nil
 }
 
-// kafkaInstance is one kfake cluster and its producing client.
+// kafkaInstance is one Kafka server (kfake, or a kafkaserver over Brook)
+// and its producing client.
 type kafkaInstance struct {
-	cluster  *kfake.Cluster
+	stop     func() error // stops the server
 	addrs    []string
 	parts    int
 	producer *kgo.Client
@@ -74,8 +82,7 @@ func (in *kafkaInstance) close() error {
 	if in.producer != nil {
 		in.producer.Close()
 	}
-	in.cluster.Close()
-	return nil
+	return in.stop()
 }
 
 // producerOpts configure kgo for throughput:

@@ -42,7 +42,7 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Window, "window", 0, "unacknowledged messages per publishing goroutine, Brook and JetStream (default 4000)")
 	fs.IntVar(&cfg.BrookMembers, "brook-members", 0, "members of Brook's consumer group in the consume workload (default 1)")
 	fs.DurationVar(&cfg.ProduceCap, "cap", 0, "stop a produce run still sending after this long (default 15s, quick 5s)")
-	fs.StringVar(&systems, "systems", "", "comma-separated systems to run: brook,kfake,jetstream (default all)")
+	fs.StringVar(&systems, "systems", "", "comma-separated systems to run: brook,brook-kafka,kfake,jetstream (default all)")
 	fs.StringVar(&cfg.Dir, "dir", "", "where to put the temporary data (default $TMPDIR)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {

@@ -24,7 +24,7 @@ type Report struct {
 type Row struct {
 	ID       string    `json:"id"`       // workload: A1, A2 or B
 	Workload string    `json:"workload"` // what the workload does
-	System   string    `json:"system"`   // brook, kfake or jetstream
+	System   string    `json:"system"`   // brook, brook-kafka, kfake or jetstream
 	Mode     string    `json:"mode"`     // how this system runs it; "n/a" if it cannot
 	Median   float64   `json:"median"`   // msgs/s; 0 for n/a
 	MBPerSec float64   `json:"mb_per_s"` // value bytes only

@@ -74,6 +74,7 @@ func subcommands() []func(*app) *cobra.Command {
 		newGroupsCmd,
 		newCheckCmd,
 		newBenchCmd,
+		newServeCmd,
 	}
 }
 
