@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/brookmq/brook/kafkaserver"
+	"github.com/brookmq/brook/metrics"
 )
 
 // serveFlags are brook serve's flags.
@@ -20,18 +22,22 @@ type serveFlags struct {
 	autoCreate bool
 	partitions int
 	grace      time.Duration
+	console    consoleConfig // --http and its flags
 }
 
 func newServeCmd(a *app) *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the data directory to Kafka clients until interrupted",
+		Short: "Serve the data directory to Kafka clients and the admin console until interrupted",
 		Long: "serve opens the data directory (creating it if needed) and serves it over\n" +
-			"the Kafka protocol, in the foreground, until SIGINT or SIGTERM; then it\n" +
-			"stops gracefully. It prints each address it listens on.\n\n" +
-			"  brook serve --dir D --kafka 127.0.0.1:9092\n" +
-			"  kcat -b 127.0.0.1:9092 -L",
+			"the Kafka protocol, and with --http the admin console, its JSON API and\n" +
+			"/metrics, in the foreground, until SIGINT or SIGTERM; then it stops\n" +
+			"gracefully. It prints each address it listens on. --kafka \"\" serves no\n" +
+			"Kafka listener.\n\n" +
+			"  brook serve --dir D --kafka 127.0.0.1:9092 --http 127.0.0.1:8080\n" +
+			"  kcat -b 127.0.0.1:9092 -L\n" +
+			"  brook --server 127.0.0.1:8080 groups list",
 		Args: args(cobra.NoArgs),
 		RunE: action(func(_ *cobra.Command, _ []string) error { return a.serve(f) }),
 	}
@@ -41,6 +47,7 @@ func newServeCmd(a *app) *cobra.Command {
 	fl.BoolVar(&f.autoCreate, "auto-create-topics", false, "create unknown topics on Metadata and Produce, as Kafka's auto.create.topics.enable")
 	fl.IntVar(&f.partitions, "default-partitions", 1, "partitions of topics created without a count")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "how long a graceful stop may take before connections are cut")
+	addConsoleFlags(cmd, &f.console)
 	return cmd
 }
 
@@ -58,18 +65,38 @@ func (a *app) serve(f serveFlags) error {
 	if f.partitions < 1 {
 		return usagef("--default-partitions must be at least 1")
 	}
-	b, err := a.openBroker(true)
+	if f.kafka == "" && f.console.addr == "" {
+		return usagef("nothing to serve: give --kafka HOST:PORT, --http HOST:PORT or both")
+	}
+	obs := metrics.NewObserver(nil)
+	b, err := a.openServedBroker(obs)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ks := kafkaserver.New(b, &kafkaserver.Options{
-		AdvertisedAddr: f.advertise, AutoCreateTopics: f.autoCreate,
-		DefaultPartitions: f.partitions, Logger: logger,
-	})
-	services := []*service{{name: "kafka", serve: ks.Serve, shutdown: ks.Shutdown, close: ks.Close}}
-	addrs := map[string]string{"kafka": f.kafka}
+	var services []*service
+	addrs := map[string]string{}
+	if f.kafka != "" {
+		ks := kafkaserver.New(b, &kafkaserver.Options{
+			AdvertisedAddr: f.advertise, AutoCreateTopics: f.autoCreate,
+			DefaultPartitions: f.partitions, Logger: logger,
+		})
+		services = append(services, &service{name: "kafka", serve: ks.Serve, shutdown: ks.Shutdown, close: ks.Close})
+		addrs["kafka"] = f.kafka
+	}
+	release := func() {}
+	if f.console.addr != "" {
+		srv, rel, err := newConsoleServer(b, f.console, obs, logger)
+		if err != nil {
+			b.Close()
+			return err
+		}
+		release = rel
+		services = append(services, &service{name: "http", serve: srv.Serve, shutdown: srv.Shutdown, close: srv.Close})
+		addrs["http"] = f.console.addr
+	}
 	err = a.runServices(services, addrs, f.grace)
+	release() // the console's sampler reads the broker: stop it first
 	if cerr := b.Close(); err == nil {
 		err = cerr
 	}
@@ -93,7 +120,7 @@ func (a *app) runServices(services []*service, addrs map[string]string, grace ti
 	for _, s := range services {
 		fmt.Fprintf(a.stdout, "%s listening on %s\n", s.name, s.ln.Addr())
 		go func() {
-			if err := s.serve(s.ln); !errors.Is(err, kafkaserver.ErrServerClosed) {
+			if err := s.serve(s.ln); !errors.Is(err, kafkaserver.ErrServerClosed) && !errors.Is(err, http.ErrServerClosed) {
 				failed <- fmt.Errorf("%s: %w", s.name, err)
 			} else {
 				failed <- nil

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,4 +67,56 @@ func TestServe(t *testing.T) {
 	}
 	// The directory is closed: it opens again.
 	mustRun(t, dir, "", "topics", "list")
+}
+
+// brook serve --http serves the console beside the Kafka listener, on the
+// same broker, and stops both on a signal.
+func TestServeWithConsole(t *testing.T) {
+	dir := newTopic(t, "orders", "2")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"--dir", dir, "serve", "--kafka", "127.0.0.1:0", "--http", "127.0.0.1:0"},
+			strings.NewReader(""), outW, io.Discard)
+		outW.Close()
+	}()
+	out := bufio.NewReader(outR)
+	addrs := map[string]string{}
+	for len(addrs) < 2 {
+		line, err := out.ReadString('\n')
+		require.NoError(t, err)
+		name, addr, ok := strings.Cut(strings.TrimSpace(line), " listening on ")
+		require.True(t, ok, "output: %q", line)
+		addrs[name] = addr
+	}
+	go io.Copy(io.Discard, outR)
+	require.Contains(t, addrs, "kafka")
+
+	resp, err := http.Get("http://" + addrs["http"] + "/api/topics")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp.Body.Close()
+	resp, err = http.Get("http://" + addrs["http"] + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(body), `brook_partition_next_offset{partition="1",topic="orders"}`, "the metrics of the served broker")
+
+	cancel()
+	select {
+	case c := <-code:
+		assert.Equal(t, exitOK, c)
+	case <-time.After(20 * time.Second):
+		t.Fatal("brook serve did not stop")
+	}
+	mustRun(t, dir, "", "topics", "list")
+}
+
+func TestServeNeedsAListener(t *testing.T) {
+	r := brookCmd(t, t.TempDir(), "serve", "--kafka", "")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "nothing to serve")
 }
