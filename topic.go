@@ -48,9 +48,13 @@ type topicMeta struct {
 
 const topicMetaVersion = 1
 
-// validName reports whether s follows Kafka's topic naming rules, which also
-// make it a safe single path element: 1 to 249 characters of [a-zA-Z0-9._-],
-// and neither "." nor "..".
+// ValidName reports whether s follows Kafka's topic naming rules, which
+// Brook applies to topic names and group IDs and which also make it a safe
+// single path element: 1 to 249 characters of [a-zA-Z0-9._-], and neither
+// "." nor "..". Backends and tools check names with it before they reach a
+// broker.
+func ValidName(s string) bool { return validName(s) }
+
 func validName(s string) bool {
 	if len(s) == 0 || len(s) > maxTopicNameLen || s == "." || s == ".." {
 		return false

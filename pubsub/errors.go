@@ -23,21 +23,8 @@ var (
 	ErrBadURL = errors.New("pubsub: bad URL")
 )
 
-// validName reports whether s follows Kafka's naming rules, which Brook
-// applies to topic names and group IDs: 1 to 249 characters of
-// [a-zA-Z0-9._-], and neither "." nor "..".
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 249 || s == "." || s == ".." {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// validName is Brook's naming rule (Kafka's), for topics and groups.
+func validName(s string) bool { return brook.ValidName(s) }
 
 // checkTopic returns brook.ErrInvalidTopicName (in a *brook.TopicError) for
 // a name that breaks the rules.
