@@ -16,3 +16,14 @@ func TestConformance(t *testing.T) {
 		return openURL(t, raw)
 	})
 }
+
+// TestConformanceOnBrookListener runs the same suite against Brook's own
+// Kafka listener (package kafkaserver) over an embedded broker on a
+// temporary directory, in the test process on 127.0.0.1: the Kafka backend
+// pointed at `brook serve` behaves like the embedded one.
+func TestConformanceOnBrookListener(t *testing.T) {
+	raw := newBrookListener(t)
+	drivertest.RunConformanceTests(t, func(t *testing.T) driver.Backend {
+		return openURL(t, raw)
+	})
+}

@@ -2,12 +2,14 @@ package kafka
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/brookmq/brook"
+	"github.com/brookmq/brook/kafkaserver"
 	"github.com/brookmq/brook/pubsub/driver"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -116,3 +118,24 @@ func values(n int, prefix string) []*brook.Message {
 }
 
 func driverOpts() driver.SubscribeOptions { return driver.SubscribeOptions{} }
+
+// newBrookListener starts a kafkaserver over a broker on a temporary
+// directory, listening on 127.0.0.1, stopped at the end of the test, and
+// returns its kafka:// URL. Topics are created on demand with 4 partitions,
+// as the kfake cluster does.
+func newBrookListener(t testing.TB) string {
+	t.Helper()
+	b, err := brook.Open(t.TempDir(), &brook.Options{Sync: brook.SyncNever})
+	require.NoError(t, err)
+	srv := kafkaserver.New(b, &kafkaserver.Options{AutoCreateTopics: true, DefaultPartitions: 4})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		require.NoError(t, srv.Close())
+		require.ErrorIs(t, <-served, kafkaserver.ErrServerClosed)
+		require.NoError(t, b.Close())
+	})
+	return "kafka://" + ln.Addr().String()
+}
