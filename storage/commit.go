@@ -2,7 +2,6 @@ package storage
 
 import (
 	"math"
-	"os"
 	"runtime"
 	"time"
 
@@ -160,25 +159,11 @@ type gatherState struct {
 // an idle Linux machine, several times the bound.
 func (l *Log) gather() {
 	g := &l.gatherSt
-	if gatherMode == "off" || l.syncPolicy() != SyncAlways || g.lastSyncs < 2 || l.closing.Load() {
+	if l.syncPolicy() != SyncAlways || g.lastSyncs < 2 || l.closing.Load() {
 		return
 	}
 	wait := min(maxGatherWait, g.lastSync/2)
 	if n := l.q.length(); wait <= 0 || n == 0 || n >= g.lastReqs {
-		return
-	}
-	if gatherMode == "block" {
-		ch := l.q.await(g.lastReqs)
-		if ch == nil {
-			return
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ch:
-		case <-t.C:
-		}
-		t.Stop()
-		l.q.unawait()
 		return
 	}
 	start := time.Now()
@@ -190,8 +175,6 @@ func (l *Log) gather() {
 		}
 	}
 }
-
-var gatherMode = os.Getenv("BROOK_GATHER")
 
 // runCallbacks calls the done functions of committed AppendAsync calls, in
 // commit order, with no lock held.
@@ -216,52 +199,28 @@ func (l *Log) runCallbacks() {
 // publishes the new records. It sets each request's first and err. Called
 // with walMu held.
 func (l *Log) commit(reqs []*appendReq) {
-	blk, off, ok := l.commitWrite(reqs)
-	if !ok {
-		return
-	}
-	if l.syncPolicy() == SyncAlways {
-		if err := l.timedSync(); err != nil {
-			failAll(reqs, err)
-			return
-		}
-	}
-	l.commitPublish(blk, off)
-}
-
-// commitWrite is the first half of commit: it encodes reqs and writes
-// them, without the fsync. It reports false when nothing is left to
-// publish (every request refused, or the write failed: reqs hold the
-// results). Called with walMu held.
-func (l *Log) commitWrite(reqs []*appendReq) (*block, int64, bool) {
 	if err := l.q.failed(); err != nil {
 		failAll(reqs, err)
-		return nil, 0, false
+		return
 	}
 	next := l.next // only the committer changes next
 	blk := l.blockFor(reqs, next)
 	off := l.encode(reqs, blk)
 	if off == next {
 		l.spare = blk
-		return nil, 0, false
+		return
 	}
+	var start time.Time
 	if l.opts.Observer != nil {
-		l.commitStart = time.Now()
+		start = time.Now()
 	}
-	if err := l.write(len(blk.buf), l.plan.rolled); err != nil {
+	if err := l.writeAndSync(len(blk.buf), l.plan.rolled); err != nil {
 		failAll(reqs, err)
-		return nil, 0, false
+		return
 	}
-	return blk, off, true
-}
-
-// commitPublish is the last half of commit, once the write (and under
-// SyncAlways the fsync) succeeded. Called with walMu held.
-func (l *Log) commitPublish(blk *block, off int64) {
-	next := blk.base
 	if l.opts.Observer != nil {
 		l.pending.appended, l.pending.records, l.pending.bytes = true, int(off-next), int(l.plan.bytes)
-		l.pending.appendDur = time.Since(l.commitStart)
+		l.pending.appendDur = time.Since(start)
 	}
 	if len(blk.buf) > 2*maxBatchBytes {
 		l.batch = wal.Batch{} // do not keep a huge buffer
@@ -332,23 +291,20 @@ func (l *Log) encode(reqs []*appendReq, blk *block) int64 {
 	return off
 }
 
-// write writes l.batch. Called with walMu held.
-func (l *Log) write(nbytes int, rolled bool) error {
+// writeAndSync writes l.batch and fsyncs per policy. Called with walMu held.
+func (l *Log) writeAndSync(nbytes int, rolled bool) error {
 	if err := l.fs.WALWrite(l.dir, nbytes, func() error { return l.w.WriteBatch(&l.batch) }); err != nil {
 		return l.fail("write", err)
 	}
 	l.unsynced = true
 	l.dirDirty = l.dirDirty || rolled
+	if l.syncPolicy() == SyncAlways {
+		start := time.Now()
+		err := l.syncLocked()
+		l.gatherSt.lastSync = time.Since(start)
+		return err
+	}
 	return nil
-}
-
-// timedSync is the fsync of a SyncAlways commit: syncLocked, timed for
-// gather. Called with walMu held.
-func (l *Log) timedSync() error {
-	start := time.Now()
-	err := l.syncLocked()
-	l.gatherSt.lastSync = time.Since(start)
-	return err
 }
 
 // publish makes a written group commit visible: segment sizes and indexes,

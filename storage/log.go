@@ -32,16 +32,14 @@ type Log struct {
 	dirDirty  bool      // a segment file was created since the last directory fsync
 	walClosed bool
 
-	q           queue
-	stop        chan struct{}
-	writerDone  chan struct{}
-	wtail       *segment // the tail segment as the writer sees it (writer-owned)
-	plan        plan     // reused by the writer
-	spare       *block   // a recycled cache block for the next commit (under walMu)
-	gatherSt    gatherState
-	pending     observation // for opts.Observer (under walMu)
-	commitStart time.Time   // for opts.Observer (under walMu)
-	inRound     bool        // queued for the next fsync round (under syncRound.mu)
+	q          queue
+	stop       chan struct{}
+	writerDone chan struct{}
+	wtail      *segment // the tail segment as the writer sees it (writer-owned)
+	plan       plan     // reused by the writer
+	spare      *block   // a recycled cache block for the next commit (under walMu)
+	gatherSt   gatherState
+	pending    observation // for opts.Observer (under walMu)
 
 	mu     sync.RWMutex
 	segs   []*segment // oldest first; the last is the tail

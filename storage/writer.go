@@ -45,26 +45,6 @@ type queue struct {
 	closed    bool
 	failErr   error
 	wake      chan struct{} // capacity 1: wakes the writer goroutine
-	want      int
-	full      chan struct{}
-}
-
-// await returns a channel closed once the queue holds n requests, or nil if
-// it does already.
-func (q *queue) await(n int) chan struct{} {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.reqs) >= n || len(q.reqs) == 0 || q.closed {
-		return nil
-	}
-	q.want, q.full = n, make(chan struct{})
-	return q.full
-}
-
-func (q *queue) unawait() {
-	q.mu.Lock()
-	q.want = 0
-	q.mu.Unlock()
 }
 
 // push queues r. It returns ErrClosed after close, and the sticky failure
@@ -82,10 +62,6 @@ func (q *queue) push(r *appendReq, checkFailed, wake bool) error {
 		return err
 	}
 	q.reqs = append(q.reqs, r)
-	if q.want > 0 && len(q.reqs) >= q.want {
-		q.want = 0
-		close(q.full)
-	}
 	q.mu.Unlock()
 	if wake {
 		q.signal()
@@ -288,9 +264,7 @@ func (l *Log) Append(ctx context.Context, recs []Record) (first int64, err error
 		putReq(r)
 		return -1, err
 	}
-	if roundMode != "" && l.syncPolicy() == SyncAlways {
-		theRound.submit(l)
-	} else if !l.commitOnce(true) {
+	if !l.commitOnce(true) {
 		l.q.signal() // a commit is in progress: the writer takes r next
 	}
 	select {
