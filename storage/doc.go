@@ -156,6 +156,19 @@
 // catching them saves them an fsync. There is no such wait under the other
 // policies or for a single appender.
 //
+// Each Log commits and fsyncs on its own, so the fsyncs of different logs
+// (partitions) are in flight at once and the file system overlaps them:
+// on ext4, eight files fsynced together took each about 1.4 times a lone
+// fsync at the median, while fsyncing them one after another took about
+// seven times one. A process-wide round that writes every log with pending work
+// and then fsyncs them all together was measured and not kept: a round
+// lasts as long as its slowest fsync, and fsync latency has a long tail, so
+// every caller waited for about the worst of eight (about four lone fsyncs)
+// instead of its own log's, and durable throughput fell. One syncfs(2) for
+// all of them was no faster either, and it flushes everything else on the
+// file system. BenchmarkSyncAppendMany and internal/bench's
+// BenchmarkFsyncFiles measure this.
+//
 // Readers never call into the wal: recent records come from an in-memory
 // cache of recent group commits, older ones from the segment files with
 // pread, positioned by a sparse index of every 64th entry. So readers
