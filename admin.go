@@ -73,10 +73,10 @@ func (b *Broker) DeleteTopic(name string) error {
 	closeErr := errors.Join(t.close(), dropErr)
 	// Move the directory out of the way atomically, then remove it.
 	trash := filepath.Join(b.dir, "tmp", "deleted-"+name+"-"+strconv.FormatInt(time.Now().UnixNano(), 10))
-	if err := os.Rename(t.dir, trash); err != nil {
+	if err := b.opts.meta.Rename(t.dir, trash); err != nil {
 		return fmt.Errorf("brook: delete topic %q: %w", name, err)
 	}
-	if err := syncDir(filepath.Join(b.dir, "topics")); err != nil {
+	if err := b.opts.meta.SyncDir(filepath.Join(b.dir, "topics")); err != nil {
 		return fmt.Errorf("brook: delete topic %q: %w", name, err)
 	}
 	if err := os.RemoveAll(trash); err != nil {
@@ -208,7 +208,7 @@ func (t *Topic) grow(total int) error {
 	}
 	meta := t.meta
 	meta.Partitions = total
-	if err := writeMeta(t.dir, meta); err != nil {
+	if err := writeMeta(t.b.opts.meta, t.dir, meta); err != nil {
 		closeLogs(logs)
 		return fmt.Errorf("brook: add partitions to %q: %w", t.name, err)
 	}

@@ -74,7 +74,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty data directory", ErrInvalidConfig)
 	}
-	if err := prepareDataDir(dir, !o.NoCreate); err != nil {
+	if err := prepareDataDir(o.meta, dir, !o.NoCreate); err != nil {
 		return nil, err
 	}
 	lf, err := lockDir(dir)

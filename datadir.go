@@ -97,7 +97,7 @@ func notYet(dir string, state dirState) error {
 // prepareDataDir checks that dir is a Brook data directory, creating it
 // (or its layout in an empty directory) when create is set, and marking an
 // older Brook's layout.
-func prepareDataDir(dir string, create bool) error {
+func prepareDataDir(m metaFS, dir string, create bool) error {
 	state, err := inspectDataDir(dir)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func prepareDataDir(dir string, create bool) error {
 		}
 	}
 	if state != dirMarked {
-		if err := writeFileAtomic(filepath.Join(dir, markerName), []byte(markerContent)); err != nil {
+		if err := writeFileAtomic(m, filepath.Join(dir, markerName), []byte(markerContent)); err != nil {
 			return fmt.Errorf("brook: write data directory marker: %w", err)
 		}
 	}

@@ -54,5 +54,5 @@ func (b *Broker) DeleteGroup(id string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("brook: delete group %q: %w", id, err)
 	}
-	return syncDir(filepath.Dir(dir))
+	return b.opts.meta.SyncDir(filepath.Dir(dir))
 }

@@ -121,6 +121,11 @@ type Options struct {
 	// fs replaces the partitions' file system; the package's fault
 	// injection tests set it. Default: the operating system's.
 	fs storage.FS
+
+	// meta replaces the file system of Brook's own metadata writes (see
+	// metaFS); the power-loss test sets it. Default: the operating
+	// system's.
+	meta metaFS
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -149,6 +154,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if r.CommitInterval == 0 {
 		r.CommitInterval = time.Second
+	}
+	if r.meta == nil {
+		r.meta = osMeta{}
 	}
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)

@@ -145,14 +145,14 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 			return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 		}
 	}
-	if err := writeMeta(stage, meta); err != nil {
+	if err := writeMeta(b.opts.meta, stage, meta); err != nil {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
 	dir := filepath.Join(b.dir, "topics", name)
-	if err := os.Rename(stage, dir); err != nil {
+	if err := b.opts.meta.Rename(stage, dir); err != nil {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := b.opts.meta.SyncDir(filepath.Dir(dir)); err != nil {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
@@ -160,8 +160,8 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 		// Undo the create, through the staging directory so that a crash
 		// never leaves a topic directory without its metadata.
 		trash := filepath.Join(b.dir, "tmp", "failed-"+name)
-		if os.Rename(dir, trash) == nil {
-			_ = syncDir(filepath.Dir(dir))
+		if b.opts.meta.Rename(dir, trash) == nil {
+			_ = b.opts.meta.SyncDir(filepath.Dir(dir))
 			_ = os.RemoveAll(trash)
 		}
 		return nil, err
@@ -170,12 +170,12 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 	return t, nil
 }
 
-func writeMeta(dir string, meta topicMeta) error {
+func writeMeta(m metaFS, dir string, meta topicMeta) error {
 	data, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "topic.json"), append(data, '\n'))
+	return writeFileAtomic(m, filepath.Join(dir, "topic.json"), append(data, '\n'))
 }
 
 // loadTopic reads a topic's metadata and opens its partitions.

@@ -86,7 +86,7 @@ func (t *Topic) alter(u TopicUpdate) ([]*storage.Log, error) {
 		return nil, &TopicError{Topic: t.name, Err: err}
 	}
 	if meta != t.meta {
-		if err := writeMeta(t.dir, meta); err != nil {
+		if err := writeMeta(t.b.opts.meta, t.dir, meta); err != nil {
 			return nil, fmt.Errorf("brook: alter topic %q: %w", t.name, err)
 		}
 		t.meta = meta

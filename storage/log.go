@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,9 +68,10 @@ type Log struct {
 }
 
 // Open opens the log in dir, creating dir (mode 0700, files 0600) if
-// needed, and recovers it: a torn or damaged tail of the last segment is
-// cut back to the last valid entry (the cut bytes are saved beside the log
-// and reported by Recovery). Damage anywhere else is not repaired: Open
+// needed, durably (its parent directory is fsynced; parents that MkdirAll
+// creates above it are not), and recovers it: a torn or damaged tail of
+// the last segment is cut back to the last valid entry (the cut bytes are
+// saved beside the log and reported by Recovery). Damage anywhere else is not repaired: Open
 // returns a *CorruptError when it finds it in the last segment, and Read
 // returns one when it meets it in an older segment. A nil opts means
 // defaults. Open fails with an error matching ErrLocked when the directory
@@ -78,8 +81,17 @@ func Open(dir string, opts *Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A directory that Open creates is durable only once its parent is
+	// fsynced: without that, a power loss could take away a new log whose
+	// appends were all acknowledged as durable.
+	_, statErr := o.FS.ReadDir(dir)
 	if err := o.FS.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("storage: create dir: %w", err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		if err := o.FS.SyncDir(filepath.Dir(dir)); err != nil {
+			return nil, fmt.Errorf("storage: sync parent of new dir: %w", err)
+		}
 	}
 	lock, err := lockDir(o.FS, dir)
 	if err != nil {
