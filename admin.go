@@ -98,11 +98,11 @@ func (b *Broker) markDeletion(marker string) error {
 		if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 			return err
 		}
-		if err := syncDir(b.dir); err != nil {
+		if err := b.opts.meta.SyncDir(b.dir); err != nil {
 			return err
 		}
 	}
-	return writeFileAtomic(marker, nil)
+	return writeFileAtomic(b.opts.meta, marker, nil)
 }
 
 // finishDeletions completes, at Open, the topic deletions a crash
@@ -134,7 +134,7 @@ func (b *Broker) finishDeletions() error {
 			return fmt.Errorf("brook: finish deletion of topic %q: %w", name, err)
 		}
 	}
-	return syncDir(dir)
+	return b.opts.meta.SyncDir(dir)
 }
 
 // dropTopicOffsets drops topic's committed offsets from every group on
