@@ -52,6 +52,8 @@ type Log struct {
 
 	handles handleCache // the segments with an open read handle
 
+	readOnly *roState // set when opened with Options.ReadOnly
+
 	// The settings SetSync and SetMaxRecordSize change while the log is
 	// open; opts.Sync and opts.MaxRecordSize hold their values at Open.
 	syncA   atomic.Uint32 // the SyncPolicy
@@ -66,7 +68,7 @@ type Log struct {
 }
 
 // Open opens the log in dir, creating dir (mode 0700, files 0600) if
-// needed, and recovers it: a torn or damaged tail of the last segment is
+// needed (unless Options.ReadOnly, see there), and recovers it: a torn or damaged tail of the last segment is
 // cut back to the last valid entry (the cut bytes are saved beside the log
 // and reported by Recovery). Damage anywhere else is not repaired: Open
 // returns a *CorruptError when it finds it in the last segment, and Read
@@ -77,6 +79,9 @@ func Open(dir string, opts *Options) (*Log, error) {
 	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
+	}
+	if o.ReadOnly {
+		return openReadOnly(dir, o)
 	}
 	if err := o.FS.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("storage: create dir: %w", err)
@@ -217,6 +222,9 @@ func (l *Log) NextOffset() int64 { return l.nextA.Load() }
 //	ch := l.Notify()
 //	if l.NextOffset() > pos { read } else { select { case <-ch: case <-ctx.Done(): } }
 func (l *Log) Notify() <-chan struct{} {
+	if l.readOnly != nil {
+		l.startPolling()
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.notify
@@ -240,6 +248,9 @@ func (l *Log) Dir() string { return l.dir }
 // ErrClosed after Close and an ErrFailed error when the log has failed; a
 // failing fsync makes the log failed.
 func (l *Log) Sync() error {
+	if l.readOnly != nil {
+		return ErrReadOnly
+	}
 	l.walMu.Lock()
 	if l.walClosed || l.closing.Load() {
 		l.walMu.Unlock()
@@ -303,6 +314,9 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) close() error {
+	if l.readOnly != nil {
+		return l.closeReadOnly()
+	}
 	l.closing.Store(true)
 	l.q.close()
 	close(l.stop)
