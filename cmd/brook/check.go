@@ -107,6 +107,11 @@ func (a *app) check(topics []string) error {
 		}
 		rep.add(res)
 	}
+	if len(topics) == 0 {
+		for _, res := range checkOpen(dir, rep.Healthy) {
+			rep.add(res)
+		}
+	}
 	if err := a.printCheck(rep); err != nil {
 		return err
 	}

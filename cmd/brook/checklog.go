@@ -38,6 +38,9 @@ func listTargets(dir string, topics []string) ([]checkTarget, error) {
 	}
 	var targets []checkTarget
 	for _, name := range topics {
+		if all && !validName(name) {
+			continue // reported by checkOpen, as Open refuses it
+		}
 		ts, err := topicTargets(dir, name)
 		if err != nil {
 			return nil, err
