@@ -73,6 +73,8 @@ func TestReadingCommandsWhileHeld(t *testing.T) {
 	r = mustRun(t, dir, "", "topics", "describe", "live")
 	assert.Contains(t, r.stdout, "live")
 	mustRun(t, dir, "", "groups", "list")
+	r = mustRun(t, dir, "", "check")
+	assert.Contains(t, r.stdout, "0 damaged")
 	r = mustRun(t, dir, "", "consume", "live", "--partition", "0", "--count", "5", "--format", `%v\n`)
 	assert.Equal(t, []string{"0", "2", "4", "6", "8"}, lines(r.stdout))
 	// --follow from the end prints what the holder publishes after it starts.
@@ -83,6 +85,7 @@ func TestReadingCommandsWhileHeld(t *testing.T) {
 		{"topics", "delete", "live"},
 		{"topics", "create", "other", "--partitions", "1"},
 		{"groups", "delete", "g"},
+		{"check", "--repair"},
 	} {
 		r := brookIn(t, dir, "", args...)
 		assert.NotEqual(t, exitOK, r.code, "brook %v", args)

@@ -169,7 +169,7 @@ func TestLockedDirectory(t *testing.T) {
 		assert.Contains(t, r.stderr, "hint: another program (a broker, or another brook command) has this data directory open", "%v", args)
 	}
 	// The reading commands work on a held directory (read-only open).
-	for _, args := range [][]string{{"topics", "list"}, {"topics", "describe", "t"}, {"groups", "list"}, {"consume", "t"}} {
+	for _, args := range [][]string{{"topics", "list"}, {"topics", "describe", "t"}, {"groups", "list"}, {"consume", "t"}, {"check"}} {
 		mustRun(t, dir, "", args...)
 	}
 }
