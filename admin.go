@@ -43,7 +43,7 @@ func (b *Broker) Topics() ([]string, error) {
 // consumer groups rebalance without it. It returns ErrUnknownTopic or
 // ErrClosed.
 func (b *Broker) DeleteTopic(name string) error {
-	if err := b.check(); err != nil {
+	if err := b.checkWritable(); err != nil {
 		return err
 	}
 	b.mu.Lock()
@@ -176,6 +176,9 @@ func (b *Broker) dropTopicOffsets(topic string) error {
 // ErrUnknownTopic, ErrInvalidPartition (total not above the current count or
 // above MaxPartitions) or ErrClosed.
 func (b *Broker) AddPartitions(name string, total int) error {
+	if err := b.checkWritable(); err != nil {
+		return err
+	}
 	t, err := b.Topic(name)
 	if err != nil {
 		return err

@@ -74,6 +74,9 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty data directory", ErrInvalidConfig)
 	}
+	if o.ReadOnly {
+		return openReadOnly(dir, o)
+	}
 	if err := prepareDataDir(o.meta, dir, !o.NoCreate); err != nil {
 		return nil, err
 	}
@@ -99,12 +102,25 @@ func Open(dir string, opts *Options) (*Broker, error) {
 }
 
 func (b *Broker) load() error {
+	if err := b.cleanStaging(); err != nil {
+		return err
+	}
+	return b.loadTopics()
+}
+
+// cleanStaging empties tmp/, what an interrupted create or delete left.
+func (b *Broker) cleanStaging() error {
 	if err := os.RemoveAll(filepath.Join(b.dir, "tmp")); err != nil {
 		return fmt.Errorf("brook: clean staging directory: %w", err)
 	}
 	if err := os.Mkdir(filepath.Join(b.dir, "tmp"), 0o700); err != nil {
 		return fmt.Errorf("brook: create staging directory: %w", err)
 	}
+	return nil
+}
+
+// loadTopics loads every topic of topics/.
+func (b *Broker) loadTopics() error {
 	entries, err := os.ReadDir(filepath.Join(b.dir, "topics"))
 	if err != nil {
 		return fmt.Errorf("brook: list topics: %w", err)
@@ -225,7 +241,9 @@ func (b *Broker) close() error {
 		errs = append(errs, g.close())
 	}
 	errs = append(errs, b.closeTopics())
-	errs = append(errs, b.lockFile.Close())
+	if b.lockFile != nil {
+		errs = append(errs, b.lockFile.Close())
+	}
 	return errors.Join(errs...)
 }
 

@@ -137,7 +137,7 @@ func (c *Consumer) Subscriptions() []string {
 
 // usable returns why the consumer cannot be used, or nil.
 func (c *Consumer) usable() error {
-	if err := c.b.check(); err != nil {
+	if err := c.b.checkWritable(); err != nil {
 		return err
 	}
 	if c.optsErr != nil {

@@ -8,6 +8,10 @@ import (
 // Sentinel errors. Callers match them with errors.Is; the structured errors
 // below wrap them and carry the topic, partition or offset involved.
 var (
+	// ErrReadOnly is returned by every call that would write on a broker
+	// opened with Options.ReadOnly.
+	ErrReadOnly = errors.New("brook: broker opened read-only")
+
 	// ErrClosed is returned by every call on a Broker, Producer or Consumer
 	// after its Close, and by Publish or Run when the broker they belong to
 	// has been closed.

@@ -99,7 +99,7 @@ func (b *Broker) group(id string) (*group, error) {
 	if err := checkEntry(dir, true); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err // a link or a file: never followed, never replaced
 	}
-	off, err := openOffsets(dir, logger, b.opts.fs)
+	off, err := b.openGroupOffsets(dir, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func (b *Broker) DeleteGroup(id string) error {
 	if !validName(id) {
 		return fmt.Errorf("%w: %q", ErrInvalidGroupID, id)
 	}
-	if err := b.check(); err != nil {
+	if err := b.checkWritable(); err != nil {
 		return err
 	}
 	dir := filepath.Join(b.dir, "groups", id)

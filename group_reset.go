@@ -98,6 +98,9 @@ type OffsetReset struct {
 // offsets fails, it returns that error and the group keeps the new offsets
 // in memory, written by its next periodic flush.
 func (b *Broker) ResetOffsets(group, topic string, to OffsetSpec, partitions ...int) ([]OffsetReset, error) {
+	if err := b.checkWritable(); err != nil {
+		return nil, err
+	}
 	if !validName(group) {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidGroupID, group)
 	}

@@ -109,6 +109,17 @@ type Options struct {
 	// tools that only look at data want. Default: false (Open creates).
 	NoCreate bool
 
+	// ReadOnly opens the broker for reading only, as bbolt's ReadOnly
+	// does, so that tools can look at a data directory that a running
+	// program holds: no lock is taken, nothing is created, repaired or
+	// written (no retention, no tail repair), and every call that would
+	// write (CreateTopic, DeleteTopic, AddPartitions, AlterTopic, Publish
+	// and the other producer calls, consumers, DeleteGroup, ResetOffsets)
+	// fails with ErrReadOnly. Open validates the directory exactly as it
+	// does otherwise, and each partition ends at its last complete batch;
+	// Fetch sees records the writer appends later. Default: false.
+	ReadOnly bool
+
 	// Logger receives the broker's reports (repairs, rebalances, evictions).
 	// Default: none; the library prints nothing by itself.
 	Logger *slog.Logger

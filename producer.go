@@ -150,7 +150,7 @@ func (p *Producer) Close() error {
 }
 
 func (p *Producer) check() error {
-	if err := p.b.check(); err != nil {
+	if err := p.b.checkWritable(); err != nil {
 		return err
 	}
 	if p.closed.Load() {

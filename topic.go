@@ -100,7 +100,7 @@ func (b *Broker) CreateNewTopic(name string, partitions int) (*Topic, error) {
 // ErrInvalidTopicName, ErrInvalidPartition, ErrInvalidConfig, ErrTopicExists
 // or ErrClosed.
 func (b *Broker) CreateTopic(name string, cfg TopicConfig) (*Topic, error) {
-	if err := b.check(); err != nil {
+	if err := b.checkWritable(); err != nil {
 		return nil, err
 	}
 	if err := checkTopicName(name); err != nil {
@@ -258,6 +258,7 @@ func (t *Topic) openPartitions(from, to int) ([]*storage.Log, error) {
 		MaxRecordSize: maxRecordSize(t.maxMessageBytes()),
 		Logger:        t.b.log.With("topic", t.name),
 		FS:            t.b.opts.fs,
+		ReadOnly:      t.b.opts.ReadOnly,
 	}
 	logs := make([]*storage.Log, 0, to-from)
 	for p := from; p < to; p++ {

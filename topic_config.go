@@ -40,6 +40,9 @@ type TopicUpdate struct {
 // disk error, ErrPartitionFailed: the metadata is changed and the partition
 // takes it when the broker reopens).
 func (b *Broker) AlterTopic(name string, u TopicUpdate) (TopicConfig, error) {
+	if err := b.checkWritable(); err != nil {
+		return TopicConfig{}, err
+	}
 	t, err := b.Topic(name)
 	if err != nil {
 		return TopicConfig{}, err

@@ -47,6 +47,11 @@ var (
 	// directory, so that a planted link cannot make recovery truncate a
 	// file elsewhere, and never opens a special file, which could block.
 	ErrUnexpectedFile = errors.New("storage: not a regular file")
+
+	// ErrReadOnly is returned by Sync, SetSync, TruncateFront and
+	// TruncateFrontToSize on a log opened with Options.ReadOnly. (Append
+	// and AppendAsync on such a log return ErrClosed: it has no writer.)
+	ErrReadOnly = errors.New("storage: log opened read-only")
 )
 
 // OffsetError reports an offset outside the log. It matches

@@ -54,6 +54,8 @@ type Log struct {
 
 	handles handleCache // the segments with an open read handle
 
+	readOnly *roState // set when opened with Options.ReadOnly
+
 	// The settings SetSync and SetMaxRecordSize change while the log is
 	// open; opts.Sync and opts.MaxRecordSize hold their values at Open.
 	syncA   atomic.Uint32 // the SyncPolicy
@@ -68,10 +70,11 @@ type Log struct {
 }
 
 // Open opens the log in dir, creating dir (mode 0700, files 0600) if
-// needed, durably (its parent directory is fsynced; parents that MkdirAll
-// creates above it are not), and recovers it: a torn or damaged tail of
-// the last segment is cut back to the last valid entry (the cut bytes are
-// saved beside the log and reported by Recovery). Damage anywhere else is not repaired: Open
+// needed (unless Options.ReadOnly, see there), durably (its parent
+// directory is fsynced; parents that MkdirAll creates above it are not),
+// and recovers it: a torn or damaged tail of the last segment is cut back
+// to the last valid entry (the cut bytes are saved beside the log and
+// reported by Recovery). Damage anywhere else is not repaired: Open
 // returns a *CorruptError when it finds it in the last segment, and Read
 // returns one when it meets it in an older segment. A nil opts means
 // defaults. Open fails with an error matching ErrLocked when the directory
@@ -80,6 +83,9 @@ func Open(dir string, opts *Options) (*Log, error) {
 	o, err := opts.resolve()
 	if err != nil {
 		return nil, err
+	}
+	if o.ReadOnly {
+		return openReadOnly(dir, o)
 	}
 	// A directory that Open creates is durable only once its parent is
 	// fsynced: without that, a power loss could take away a new log whose
@@ -229,6 +235,9 @@ func (l *Log) NextOffset() int64 { return l.nextA.Load() }
 //	ch := l.Notify()
 //	if l.NextOffset() > pos { read } else { select { case <-ch: case <-ctx.Done(): } }
 func (l *Log) Notify() <-chan struct{} {
+	if l.readOnly != nil {
+		l.startPolling()
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.notify
@@ -252,6 +261,9 @@ func (l *Log) Dir() string { return l.dir }
 // ErrClosed after Close and an ErrFailed error when the log has failed; a
 // failing fsync makes the log failed.
 func (l *Log) Sync() error {
+	if l.readOnly != nil {
+		return ErrReadOnly
+	}
 	l.walMu.Lock()
 	if l.walClosed || l.closing.Load() {
 		l.walMu.Unlock()
@@ -315,6 +327,9 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) close() error {
+	if l.readOnly != nil {
+		return l.closeReadOnly()
+	}
 	l.closing.Store(true)
 	l.q.close()
 	close(l.stop)

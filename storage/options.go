@@ -77,6 +77,20 @@ type Options struct {
 	// Observer, when set, receives the duration of every group commit and
 	// fsync (see Observer). Default: nil, nothing is measured.
 	Observer Observer
+
+	// ReadOnly opens the log for reading only, as bbolt's ReadOnly does: no
+	// lock is taken (another process may hold the directory and keep
+	// appending), nothing is created, repaired or written, and Append,
+	// Sync, SetSync and TruncateFront are refused (see ErrReadOnly). A torn
+	// or incomplete tail, such as a batch a live writer is still writing,
+	// is not cut: the log ends at the last complete batch. Refresh, and
+	// the Notify channels (polled every PollInterval), see what the writer
+	// adds later. Default: false.
+	ReadOnly bool
+
+	// PollInterval is how often a read-only log looks for new records once
+	// Notify has been called. Ignored unless ReadOnly. Default: 200ms.
+	PollInterval time.Duration
 }
 
 const (
@@ -84,6 +98,7 @@ const (
 	defaultSyncInterval  = 100 * time.Millisecond
 	defaultMaxRecordSize = 1 << 20
 	defaultCacheBytes    = 1 << 20
+	defaultPollInterval  = 200 * time.Millisecond
 )
 
 // resolve returns a copy of o with defaults filled in.
@@ -92,7 +107,7 @@ func (o *Options) resolve() (Options, error) {
 	if o != nil {
 		r = *o
 	}
-	if r.SegmentSize < 0 || r.SyncInterval < 0 || r.MaxRecordSize < 0 || r.CacheBytes < 0 {
+	if r.SegmentSize < 0 || r.SyncInterval < 0 || r.MaxRecordSize < 0 || r.CacheBytes < 0 || r.PollInterval < 0 {
 		return r, fmt.Errorf("storage: invalid options: negative size or interval")
 	}
 	if r.Sync > SyncNever {
@@ -106,6 +121,9 @@ func (o *Options) resolve() (Options, error) {
 	}
 	if r.MaxRecordSize == 0 {
 		r.MaxRecordSize = defaultMaxRecordSize
+	}
+	if r.PollInterval == 0 {
+		r.PollInterval = defaultPollInterval
 	}
 	if r.CacheBytes == 0 {
 		r.CacheBytes = defaultCacheBytes

@@ -55,7 +55,17 @@ type tailScan struct {
 // record says how many records of its batch follow, so the scan knows
 // whether the valid entries end on a batch boundary.
 func scanTail(data []byte) tailScan {
-	sc := tailScan{bad: -1, maxTS: math.MinInt64, openMaxTS: math.MinInt64}
+	return resumeScan(data, tailScan{maxTS: math.MinInt64, openMaxTS: math.MinInt64})
+}
+
+// resumeScan is scanTail continued: data are the bytes of the segment
+// that follow the sc.size bytes already scanned into sc, which end on a
+// batch boundary. Positions in the result are those of the whole segment.
+// A read-only log scans a growing tail this way, reading only what a
+// writer added.
+func resumeScan(data []byte, sc tailScan) tailScan {
+	base := sc.size
+	sc.bad, sc.reason, sc.open, sc.cut = -1, "", false, false
 	p := 0
 	follow := uint64(0) // records still due in the current batch
 	for p < len(data) {
@@ -75,22 +85,22 @@ func scanTail(data []byte) tailScan {
 			reason = sc.follows(bp, follow)
 		}
 		if reason != "" {
-			sc.bad, sc.reason = int64(p), reason
+			sc.bad, sc.reason = base+int64(p), reason
 			break
 		}
 		if bp.first {
-			sc.openPos, sc.openCount, sc.openIndex, sc.openMaxTS = int64(p), sc.count, len(sc.index), sc.maxTS
+			sc.openPos, sc.openCount, sc.openIndex, sc.openMaxTS = base+int64(p), sc.count, len(sc.index), sc.maxTS
 			sc.carried = false
 		}
 		if sc.count%indexEvery == 0 {
-			sc.index = append(sc.index, int64(p))
+			sc.index = append(sc.index, base+int64(p))
 		}
 		sc.maxTS = max(sc.maxTS, ts)
 		follow = bp.follow
 		sc.count++
 		p += size
 	}
-	sc.size = int64(p)
+	sc.size = base + int64(p)
 	sc.open = follow > 0
 	return sc
 }

@@ -55,6 +55,9 @@ func (l *Log) TruncateFrontToSize(maxBytes int64) (newFirst int64, err error) {
 // dropFront removes the k oldest segments, k chosen by count from the
 // segments and the log's size (k < len(segs): never the tail).
 func (l *Log) dropFront(count func(segs []*segment, size int64) int) (newFirst int64, err error) {
+	if l.readOnly != nil {
+		return 0, ErrReadOnly
+	}
 	l.retMu.Lock()
 	defer l.retMu.Unlock()
 	l.mu.Lock()

@@ -18,6 +18,9 @@ func (l *Log) SetSync(p SyncPolicy) error {
 	if l.closing.Load() {
 		return ErrClosed
 	}
+	if l.readOnly != nil {
+		return ErrReadOnly
+	}
 	if SyncPolicy(l.syncA.Swap(uint32(p))) == p {
 		return nil
 	}

@@ -61,26 +61,25 @@ func newCheckCmd(a *app) *cobra.Command {
 		Short: "Verify every record and checksum of every partition (or of the topics named)",
 		Long: "check reads back every record of every partition and of every group's committed\n" +
 			"offsets, verifying checksums and offsets, and reports per log what it found. It\n" +
-			"exits with status 1 when it finds damage. The broker must not be running.\n\n" +
-			"Like every broker start, check opens each partition, and opening cuts a torn\n" +
-			"tail left by a crash back to its last whole record (the cut bytes are saved\n" +
-			"beside the partition as corrupt-*.bin); check reports those repairs. Damage\n" +
-			"anywhere before the tail is reported and never repaired.",
+			"exits with status 1 when it finds damage, or when opening the directory would fail.\n\n" +
+			"By itself check opens the directory read-only: it takes no lock, changes nothing,\n" +
+			"and works while a program holds the directory; a torn tail left by a crash is\n" +
+			"left as is (the next open cuts it). With --repair it needs the directory to itself\n" +
+			"and, like every broker start, opening each partition cuts a torn tail back to its\n" +
+			"last whole batch (the cut bytes are saved beside the partition as corrupt-*.bin);\n" +
+			"check reports those repairs. Damage anywhere before the tail is reported and\n" +
+			"never repaired.",
 		Args: args(cobra.ArbitraryArgs),
 		RunE: action(func(_ *cobra.Command, topics []string) error {
-			if repair {
-				fmt.Fprintln(a.stderr, "note: --repair adds nothing: opening a partition, in check or in a broker, "+
-					"always cuts a torn tail (saving the cut bytes); damage before the tail is never repaired")
-			}
-			return a.check(topics)
+			return a.check(topics, repair)
 		}),
 	}
-	cmd.Flags().BoolVar(&repair, "repair", false, "accepted for familiarity; torn tails are repaired on open anyway")
+	cmd.Flags().BoolVar(&repair, "repair", false, "cut torn tails as a broker start does (needs the directory to itself)")
 	return cmd
 }
 
 // check verifies the logs of the data directory and prints the report.
-func (a *app) check(topics []string) error {
+func (a *app) check(topics []string, repair bool) error {
 	if err := a.requireDir(); err != nil {
 		return err
 	}
@@ -88,24 +87,31 @@ func (a *app) check(topics []string) error {
 	if err := brook.CheckDataDir(dir); err != nil {
 		return hinted(err, "point --dir or BROOK_DATA_DIR at a Brook data directory; Brook never uses a directory it did not create")
 	}
-	// Hold the broker's lock (the flock on LOCK that Broker documents), so
-	// that no broker starts while the logs are being checked.
-	lock, err := storage.OSFS().Lock(filepath.Join(dir, "LOCK"))
-	if err != nil {
-		return fmt.Errorf("lock %s: %w", dir, err)
+	if repair {
+		// Hold the broker's lock (the flock on LOCK that Broker documents),
+		// so that no broker starts while the logs are being repaired.
+		lock, err := storage.OSFS().Lock(filepath.Join(dir, "LOCK"))
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", dir, err)
+		}
+		defer lock.Close()
 	}
-	defer lock.Close()
 	targets, err := listTargets(dir, topics)
 	if err != nil {
 		return err
 	}
 	rep := checkReport{Dir: dir, Logs: []checkResult{}}
 	for _, t := range targets {
-		res, err := checkLog(dir, t)
+		res, err := checkLog(dir, t, !repair)
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.rel, err)
 		}
 		rep.add(res)
+	}
+	if len(topics) == 0 {
+		for _, res := range checkOpen(dir, rep.Healthy) {
+			rep.add(res)
+		}
 	}
 	if err := a.printCheck(rep); err != nil {
 		return err

@@ -38,6 +38,9 @@ func listTargets(dir string, topics []string) ([]checkTarget, error) {
 	}
 	var targets []checkTarget
 	for _, name := range topics {
+		if all && !validName(name) {
+			continue // reported by checkOpen, as Open refuses it
+		}
 		ts, err := topicTargets(dir, name)
 		if err != nil {
 			return nil, err
@@ -123,10 +126,10 @@ func subdirs(dir string) ([]string, error) {
 	return names, err
 }
 
-// checkLog opens one log (which repairs a torn tail), then reads every
+// checkLog opens one log (read-only, or else repairing a torn tail), then reads every
 // record back. It returns an error only when the log is locked: a running
 // broker holds the data directory, and checking must stop.
-func checkLog(root string, t checkTarget) (checkResult, error) {
+func checkLog(root string, t checkTarget, readOnly bool) (checkResult, error) {
 	res := checkResult{Log: t.rel, Topic: t.topic, Group: t.group, Status: statusOK}
 	if t.partition >= 0 {
 		res.Partition = &t.partition
@@ -140,7 +143,7 @@ func checkLog(root string, t checkTarget) (checkResult, error) {
 		res.Status, res.Problems = statusMissing, []string{err.Error()}
 		return res, nil
 	}
-	l, err := storage.Open(dir, &storage.Options{Sync: storage.SyncNever})
+	l, err := storage.Open(dir, &storage.Options{Sync: storage.SyncNever, ReadOnly: readOnly})
 	switch {
 	case errors.Is(err, storage.ErrLocked):
 		return res, err

@@ -37,8 +37,9 @@ func newConsumeCmd(a *app) *cobra.Command {
 			"that consumer group, which continues from the group's committed offsets and commits\n" +
 			"what it printed. It stops at the end of the messages unless --follow is given.\n" +
 			"With --json, it prints each message as one line of JSON.\n\n" +
-			"While it runs, consume holds the data directory's lock: no other program can open\n" +
-			"the directory (to publish, for instance) until it stops.",
+			"Outside a group, consume opens the data directory read-only: it works while a program\n" +
+			"holds the directory, and with --follow it prints what that program publishes.\n" +
+			"With --group it commits, so it needs the directory to itself.",
 		Example: "  brook consume orders --partition 0 --offset 42 --count 10\n" +
 			"  brook consume orders --offset -5 --format '%p/%o %k=%v\\n'\n" +
 			"  brook consume orders --group billing --follow",
@@ -49,7 +50,11 @@ func newConsumeCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withBroker(false, func(b *brook.Broker) error {
+			open := a.withReader // outside a group nothing is written
+			if f.group != "" {
+				open = func(fn func(*brook.Broker) error) error { return a.withBroker(false, fn) }
+			}
+			return open(func(b *brook.Broker) error {
 				consume := a.consumePartitions
 				if f.group != "" {
 					consume = a.consumeGroup

@@ -64,8 +64,8 @@ func hint(err error) string {
 	}
 	switch {
 	case errors.Is(err, brook.ErrLocked), errors.Is(err, storage.ErrLocked):
-		return "another program (a broker, or another brook command) has this data directory open; " +
-			"stop it and try again, or use another --dir (a brook serve --http can be read with --server HOST:PORT)"
+		return "another program (a broker, or another brook command) has this data directory open, and this command " +
+			"changes data, so it needs the directory to itself (reading commands work while it is held); stop it and try again, or use another --dir (a brook serve --http can be read with --server HOST:PORT)"
 	case errors.Is(err, brook.ErrGroupActive):
 		return "close the group's consumers first (brook groups describe GROUP lists its members)"
 	case errors.Is(err, brook.ErrUnknownGroup):

@@ -164,6 +164,31 @@ func (a *app) requireDir() error {
 	return nil
 }
 
+// withReader is withBroker for the commands that only read: the broker is
+// opened read-only (brook.Options.ReadOnly), so they work while another
+// program holds the directory.
+func (a *app) withReader(fn func(b *brook.Broker) error) error {
+	if a.server != "" {
+		return usageErr(errServerOnlyReads)
+	}
+	if err := a.requireDir(); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := brook.Open(a.dataDir(), &brook.Options{Logger: logger, ReadOnly: true})
+	if errors.Is(err, brook.ErrNotDataDir) {
+		return hinted(err, "point --dir or BROOK_DATA_DIR at a Brook data directory; Brook never uses a directory it did not create")
+	}
+	if err != nil {
+		return err
+	}
+	err = fn(b)
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // withBroker opens the broker, calls fn and closes the broker, returning
 // fn's error or else the error of closing.
 func (a *app) withBroker(create bool, fn func(b *brook.Broker) error) error {

@@ -35,7 +35,7 @@ func (a *app) withSource(fn func(source) error) error {
 		}
 		return fn(r)
 	}
-	return a.withBroker(false, func(b *brook.Broker) error { return fn(brokerSource{b}) })
+	return a.withReader(func(b *brook.Broker) error { return fn(brokerSource{b}) })
 }
 
 // brokerSource reads an open broker.

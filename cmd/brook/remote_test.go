@@ -57,7 +57,9 @@ func TestServerMatchesDirectory(t *testing.T) {
 		assert.Equal(t, local[i], r.stdout, "brook %v", c)
 	}
 
-	r := brookCmd(t, dir, "topics", "list")
+	r := mustRun(t, dir, "", "topics", "list")
+	assert.Equal(t, local[0], r.stdout, "reading works while the server holds the directory")
+	r = brookCmd(t, dir, "topics", "delete", "t")
 	assert.Equal(t, exitError, r.code, "the directory is held by the server")
 	assert.Contains(t, r.stderr, "--server HOST:PORT")
 }
