@@ -59,6 +59,7 @@ type Log struct {
 	retick  chan struct{} // capacity 1: the writer re-reads the policy
 
 	nextA     atomic.Int64 // mirror of next for NextOffset
+	damage    atomic.Pointer[CorruptError] // the first damage a reader met (sticky, see Damage)
 	closing   atomic.Bool  // Close has begun
 	retMu     sync.Mutex   // serializes TruncateFront with Close
 	closeOnce sync.Once

@@ -54,6 +54,7 @@ func (l *Log) ReadInto(dst []Record, from int64, maxRecords, maxBytes int) ([]Re
 	for !q.full() {
 		more, err := l.readStep(q)
 		if err != nil {
+			l.noteDamage(err)
 			if len(q.out) > 0 && !errors.Is(err, ErrClosed) {
 				break // return what was read; the next call reports the error
 			}
@@ -217,6 +218,7 @@ func (l *Log) OffsetForTime(t time.Time) (int64, error) {
 	for _, s := range segs {
 		off, found, err := l.searchSegment(s, target)
 		if err != nil {
+			l.noteDamage(err)
 			if errors.Is(err, ErrOffsetOutOfRange) {
 				continue // removed by retention meanwhile
 			}
