@@ -58,10 +58,10 @@ type Log struct {
 	maxRecA atomic.Int64  // MaxRecordSize
 	retick  chan struct{} // capacity 1: the writer re-reads the policy
 
-	nextA     atomic.Int64 // mirror of next for NextOffset
+	nextA     atomic.Int64                 // mirror of next for NextOffset
 	damage    atomic.Pointer[CorruptError] // the first damage a reader met (sticky, see Damage)
-	closing   atomic.Bool  // Close has begun
-	retMu     sync.Mutex   // serializes TruncateFront with Close
+	closing   atomic.Bool                  // Close has begun
+	retMu     sync.Mutex                   // serializes TruncateFront with Close
 	closeOnce sync.Once
 	closeErr  error
 }
