@@ -18,7 +18,7 @@ func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling boo
 		return errGroupDeleted
 	}
 	s := &sessionState{c: c, g: g, member: member, h: h, polling: polling, ctx: ctx,
-		exits: make(chan *partLoop)}
+		exits: make(chan *partLoop), failed: make(map[TopicPartition]int64)}
 	c.subMu.Lock() // a Subscribe from here on reaches the group after this one
 	c.mu.Lock()
 	c.g, c.member, c.loops = g, member, make(map[TopicPartition]*partLoop)
@@ -44,6 +44,7 @@ type sessionState struct {
 	polling bool
 	ctx     context.Context
 	exits   chan *partLoop
+	failed  map[TopicPartition]int64 // damaged partitions and the grant they failed in (loop goroutine only)
 	err     error // the first handler failure under StopOnError
 }
 
@@ -96,6 +97,9 @@ func (s *sessionState) reconcile(v memberView) {
 			s.g.release(s.member, gen, tp) // never started: nothing to commit
 			continue
 		}
+		if g, ok := s.failed[tp]; ok && g == gen {
+			continue // damaged: reported once, kept assigned, not read again
+		}
 		l, err := newPartLoop(s, tp, gen)
 		if err != nil {
 			s.c.b.log.Warn("brook: cannot read assigned partition", "partition", tp, "err", err)
@@ -123,6 +127,9 @@ func (s *sessionState) exited(l *partLoop) {
 	}
 	if l.released {
 		s.callback(s.c.opts.OnRevoked, []TopicPartition{l.tp})
+	}
+	if l.failed {
+		s.failed[l.tp] = l.gen
 	}
 	s.c.notify() // the partition may have been granted again meanwhile
 }
