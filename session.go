@@ -45,7 +45,7 @@ type sessionState struct {
 	ctx     context.Context
 	exits   chan *partLoop
 	failed  map[TopicPartition]int64 // damaged partitions and the grant they failed in (loop goroutine only)
-	err     error // the first handler failure under StopOnError
+	err     error                    // the first handler failure under StopOnError
 }
 
 func (s *sessionState) loop() error {
