@@ -18,8 +18,8 @@ type Collector struct {
 	b *brook.Broker
 
 	firstOffset, nextOffset, sizeBytes, partitions, failed *prometheus.Desc
-	members, generation, rebalances, assigned      *prometheus.Desc
-	committed, lag                                 *prometheus.Desc
+	members, generation, rebalances, assigned              *prometheus.Desc
+	committed, lag                                         *prometheus.Desc
 }
 
 // NewCollector returns a Collector for b. Register it with a
