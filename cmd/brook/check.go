@@ -65,17 +65,17 @@ func newCheckCmd(a *app) *cobra.Command {
 			"Like every broker start, check opens each partition, and opening cuts a torn\n" +
 			"tail left by a crash back to its last whole record (the cut bytes are saved\n" +
 			"beside the partition as corrupt-*.bin); check reports those repairs. Damage\n" +
-			"anywhere before the tail is reported and never repaired.",
+			"anywhere before the tail is reported, and repaired only by\n" +
+			"check --repair TOPIC/PARTITION, which cuts the log at the damage.",
 		Args: args(cobra.ArbitraryArgs),
 		RunE: action(func(_ *cobra.Command, topics []string) error {
 			if repair {
-				fmt.Fprintln(a.stderr, "note: --repair adds nothing: opening a partition, in check or in a broker, "+
-					"always cuts a torn tail (saving the cut bytes); damage before the tail is never repaired")
+				return a.repairPartitions(topics)
 			}
 			return a.check(topics)
 		}),
 	}
-	cmd.Flags().BoolVar(&repair, "repair", false, "accepted for familiarity; torn tails are repaired on open anyway")
+	cmd.Flags().BoolVar(&repair, "repair", false, "cut each TOPIC/PARTITION named at its first damage, keeping the cut bytes beside it (drops records)")
 	return cmd
 }
 

@@ -49,8 +49,8 @@ func TestCheckHealthy(t *testing.T) {
 	decode(t, r.stdout, &rep)
 	assert.Len(t, rep.Logs, 2, "only the topic named")
 
-	r = mustRun(t, dir, "", "check", "--repair")
-	assert.Contains(t, r.stderr, "note: --repair adds nothing")
+	r = brookCmd(t, dir, "check", "--repair")
+	assert.Equal(t, exitUsage, r.code, "--repair needs the partitions named")
 }
 
 func TestCheckCorruptSegment(t *testing.T) {
