@@ -39,13 +39,14 @@ func damagedBroker(t *testing.T, damage func(t *testing.T, segs []string)) (stri
 }
 
 // perPartition is how many messages damagedBroker publishes to each partition.
-const perPartition = 600
+const perPartition = 630
 
 func flipSegmentByte(t *testing.T, segs []string) {
-	data, err := os.ReadFile(segs[1])
+	seg := segs[min(1, len(segs)-1)]
+	data, err := os.ReadFile(seg)
 	require.NoError(t, err)
 	data[len(data)/2] ^= 0x5a
-	require.NoError(t, os.WriteFile(segs[1], data, 0o600))
+	require.NoError(t, os.WriteFile(seg, data, 0o600))
 }
 
 func removeMiddleSegment(t *testing.T, segs []string) { require.NoError(t, os.Remove(segs[2])) }
@@ -54,6 +55,14 @@ func TestDamagedPartitionFailsAlone(t *testing.T) {
 	for name, damage := range map[string]func(*testing.T, []string){
 		"flipped byte in a sealed segment": flipSegmentByte,
 		"missing middle segment file":      removeMiddleSegment,
+		"flipped byte inside the tail segment": func(t *testing.T, segs []string) {
+			tail := segs[len(segs)-1]
+			data, err := os.ReadFile(tail)
+			require.NoError(t, err)
+			require.Greater(t, len(data), 200, "valid entries follow the damage: not a torn tail")
+			data[4] ^= 0x5a // inside the first entry
+			require.NoError(t, os.WriteFile(tail, data, 0o600))
+		},
 	} {
 		t.Run(name, func(t *testing.T) { testDamagedPartition(t, damage) })
 	}

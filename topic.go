@@ -254,6 +254,7 @@ func (t *Topic) openPartitions(from, to int) ([]*storage.Log, error) {
 		MaxRecordSize: maxRecordSize(t.maxMessageBytes()),
 		Logger:        t.b.log.With("topic", t.name),
 		FS:            t.b.opts.fs,
+		OpenDamaged:   true, // a damaged partition fails alone (ErrPartitionFailed)
 	}
 	logs := make([]*storage.Log, 0, to-from)
 	for p := from; p < to; p++ {

@@ -120,8 +120,9 @@ func (l *Log) load() error {
 		segs = []*segment{tail}
 		l.dirDirty = true
 	} else {
+		all := segs
 		if segs, err = l.repairEnd(segs); err != nil {
-			return err
+			return l.loadDamaged(all, err)
 		}
 		tail = segs[len(segs)-1]
 	}
@@ -142,6 +143,33 @@ func (l *Log) load() error {
 	for _, s := range segs {
 		l.size += s.size
 	}
+	return nil
+}
+
+// loadDamaged opens the log read-only when repairEnd found damage in the
+// middle of the last segment and opts.OpenDamaged is set: no wal (appends
+// are refused by Damage), the last segment verified again on first read,
+// which then reports the damage. Otherwise it returns err.
+func (l *Log) loadDamaged(segs []*segment, err error) error {
+	var ce *CorruptError
+	tail := segs[len(segs)-1]
+	if !l.opts.OpenDamaged || !errors.As(err, &ce) || ce.Segment != tail.path {
+		return err
+	}
+	for i, s := range segs[:len(segs)-1] {
+		s.count = segs[i+1].base - s.base
+	}
+	tail.count = ce.Offset - tail.base
+	l.damage.Store(ce)
+	l.walClosed = true
+	l.segs, l.wtail = segs, tail
+	l.first, l.next = segs[0].base, tail.base+tail.count
+	l.nextA.Store(l.next)
+	for _, s := range segs {
+		l.size += s.size
+	}
+	l.log.Error("storage: log damaged at open; appends are refused until it is repaired",
+		"dir", l.dir, "segment", ce.Segment, "offset", ce.Offset, "reason", ce.Reason)
 	return nil
 }
 
@@ -242,6 +270,10 @@ func (l *Log) Dir() string { return l.dir }
 // failing fsync makes the log failed.
 func (l *Log) Sync() error {
 	l.walMu.Lock()
+	if l.w == nil && !l.closing.Load() { // opened damaged
+		l.walMu.Unlock()
+		return l.Damage()
+	}
 	if l.walClosed || l.closing.Load() {
 		l.walMu.Unlock()
 		return ErrClosed
@@ -315,13 +347,15 @@ func (l *Log) close() error {
 	failed := ferr != nil
 	if failed {
 		errs = append(errs, ferr) // what was acknowledged since may not be durable
-	} else {
+	} else if l.w != nil {
 		if err := l.syncLocked(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := l.w.Close(); err != nil && !failed {
-		errs = append(errs, fmt.Errorf("storage: close wal: %w", err))
+	if l.w != nil { // nil: opened damaged, without a wal
+		if err := l.w.Close(); err != nil && !failed {
+			errs = append(errs, fmt.Errorf("storage: close wal: %w", err))
+		}
 	}
 	l.walClosed = true
 	o := l.takeObservation()

@@ -15,7 +15,9 @@ const (
 // Read returns records from offset from onward: at most maxRecords (<= 0
 // means 10000) and about maxBytes of encoded records (<= 0 means 1 MiB),
 // always at least one record when from < NextOffset. Read(NextOffset())
-// returns (nil, nil); use Notify to wait for more.
+// returns (nil, nil); use Notify to wait for more. (A log opened with
+// Options.OpenDamaged whose damage lies at NextOffset returns the damage
+// there instead.)
 //
 // The returned records and their byte slices belong to the caller: they
 // never alias memory the log reuses. (Records of one call may share one
@@ -82,6 +84,9 @@ func (l *Log) readStep(q *readReq) (bool, error) {
 	}
 	if q.from == l.next {
 		l.mu.RUnlock()
+		if ce := l.damage.Load(); ce != nil && ce.Offset == q.from {
+			return false, ce // opened damaged: the end is the damage, not the tail
+		}
 		return false, nil
 	}
 	if cf := l.cache.first(); cf >= 0 && q.from >= cf {
