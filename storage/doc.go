@@ -86,8 +86,10 @@
 // the invalid entry on are saved to corrupt-<unixnano>.bin, the segment is
 // truncated and fsynced, and Recovery and the Logger report it. If a valid
 // entry follows, the damage is in the middle of the log and Open fails with
-// a *CorruptError naming the segment and offset: data is never thrown away
-// to make the log open, and never served.
+// a *CorruptError naming the segment and offset (with Options.OpenDamaged
+// it opens the log failed instead: that error is its Damage, appends are
+// refused, the segments before serve reads): data is never thrown away to
+// make the log open, and never served.
 //
 // Sealed segments are verified when first read (one sequential scan, which
 // also builds their sparse index); a damaged entry there, or a segment

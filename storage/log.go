@@ -70,8 +70,9 @@ type Log struct {
 // needed, and recovers it: a torn or damaged tail of the last segment is
 // cut back to the last valid entry (the cut bytes are saved beside the log
 // and reported by Recovery). Damage anywhere else is not repaired: Open
-// returns a *CorruptError when it finds it in the last segment, and Read
-// returns one when it meets it in an older segment. A nil opts means
+// returns a *CorruptError when it finds it in the last segment (or, with
+// Options.OpenDamaged, opens the log with it as its Damage), and Read
+// returns one when it meets it in an older segment; Repair cuts it. A nil opts means
 // defaults. Open fails with an error matching ErrLocked when the directory
 // is already open. Open starts one writer goroutine, stopped by Close.
 func Open(dir string, opts *Options) (*Log, error) {
