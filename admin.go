@@ -279,7 +279,7 @@ func storageError(topic string, p int, err error) error {
 	case errors.Is(err, storage.ErrFailed):
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrPartitionFailed, err)}
 	case errors.Is(err, storage.ErrCorrupt):
-		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrCorrupt, err)}
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w: %w", ErrPartitionFailed, ErrCorrupt, err)}
 	case errors.Is(err, storage.ErrRecordTooLarge):
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrMessageTooLarge, err)}
 	case errors.Is(err, storage.ErrUnexpectedFile):

@@ -98,6 +98,16 @@ type ConsumerOptions struct {
 	// before Run returns (or, with Poll, before Close returns); they must
 	// not call Run, Poll or Close. Default: none.
 	OnAssigned, OnRevoked, OnLost func([]TopicPartition)
+
+	// OnPartitionFailed, if set, is called once per grant when a partition
+	// this consumer reads is found damaged; err matches ErrPartitionFailed
+	// and ErrCorrupt and names the segment and offset. Run does not end:
+	// the consumer's other partitions keep flowing, and the failed one
+	// stays assigned to it, unread, until the member leaves (it is logged
+	// too). Repair it with RepairPartition (`brook check --repair`). It
+	// runs on the partition's goroutine with no lock held. Default: nil
+	// (only logged).
+	OnPartitionFailed func(tp TopicPartition, err error)
 }
 
 func (o ConsumerOptions) withDefaults() (ConsumerOptions, error) {

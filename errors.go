@@ -100,13 +100,26 @@ var (
 
 	// ErrCorrupt is returned by Open when a partition or a metadata file is
 	// damaged in a way that cannot be repaired without losing acknowledged
-	// data, and by reads that meet such damage.
+	// data, and by reads that meet such damage. Damage of a partition's log
+	// also matches ErrPartitionFailed; it is recovered only by
+	// RepairPartition (`brook check --repair`), never by dropping data
+	// silently.
 	ErrCorrupt = errors.New("brook: corrupt data")
 
-	// ErrPartitionFailed is returned by Publish after a write or sync error
-	// on the partition: the partition refuses writes until the broker is
-	// reopened, so that nothing is acknowledged on top of a broken file.
-	ErrPartitionFailed = errors.New("brook: partition failed; reopen the broker")
+	// ErrPartitionFailed is returned by the calls on a partition that has
+	// failed, so that nothing is acknowledged on top of a broken file or
+	// past a hole. Two causes, told apart by what else the error matches:
+	//   - a write or sync error (the error wraps its cause, for example
+	//     syscall.ENOSPC): Publish is refused until the broker is reopened,
+	//     which repairs what the failed write left;
+	//   - damage a reader met (a flipped byte in a sealed segment, a
+	//     missing segment file): the error also matches ErrCorrupt and
+	//     names the segment and offset. Publish is refused, reads that
+	//     reach the damage fail, and a consumer's other partitions keep
+	//     flowing (ConsumerOptions.OnPartitionFailed). Reopening does not
+	//     help: the operator runs `brook check --repair TOPIC/PARTITION`
+	//     (RepairPartition), which cuts the log at the damage.
+	ErrPartitionFailed = errors.New("brook: partition failed")
 
 	// ErrGroupActive is returned by DeleteGroup and ResetOffsets while the
 	// group has live members: stop (Close) its consumers first, as Kafka

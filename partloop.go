@@ -52,6 +52,7 @@ type partLoop struct {
 	// Set by the loop before it reports its exit.
 	err      error
 	released bool
+	failed   bool // the partition is damaged: not started again for this grant
 }
 
 func newPartLoop(s *sessionState, tp TopicPartition, gen int64) (*partLoop, error) {
@@ -305,6 +306,15 @@ func (l *partLoop) fail(err error) {
 	case errors.As(err, &herr):
 		l.err = err
 	case errors.Is(err, ErrClosed), errors.Is(err, ErrFenced), errors.Is(err, ErrUnknownTopic), l.lost.Load():
+	case errors.Is(err, ErrCorrupt):
+		// One damaged partition does not stop the others: report it, and
+		// keep it assigned, unread (see sessionState.exited).
+		l.failed = true
+		l.s.c.b.log.Error("brook: partition failed; the consumer's other partitions go on",
+			"consumer", l.s.c.name, "group", l.g.id, "partition", l.tp, "err", err)
+		if f := l.s.c.opts.OnPartitionFailed; f != nil {
+			f(l.tp, err)
+		}
 	default:
 		l.err = fmt.Errorf("brook: consumer %q: %w", l.s.c.name, err)
 	}

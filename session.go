@@ -18,7 +18,7 @@ func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling boo
 		return errGroupDeleted
 	}
 	s := &sessionState{c: c, g: g, member: member, h: h, polling: polling, ctx: ctx,
-		exits: make(chan *partLoop)}
+		exits: make(chan *partLoop), failed: make(map[TopicPartition]int64)}
 	c.subMu.Lock() // a Subscribe from here on reaches the group after this one
 	c.mu.Lock()
 	c.g, c.member, c.loops = g, member, make(map[TopicPartition]*partLoop)
@@ -44,8 +44,9 @@ type sessionState struct {
 	polling bool
 	ctx     context.Context
 	exits   chan *partLoop
-	err     error // the first handler failure under StopOnError
-	ending  bool  // shutdown has begun
+	failed  map[TopicPartition]int64 // damaged partitions and the grant they failed in (loop goroutine only)
+	err     error                    // the first handler failure under StopOnError
+	ending  bool                     // shutdown has begun
 	// given are the partitions whose loops ended cleanly because the
 	// session is ending (its context ended, or shutdown cancelled them),
 	// neither released to the group nor lost: shutdown reports them to
@@ -103,6 +104,9 @@ func (s *sessionState) reconcile(v memberView) {
 			s.g.release(s.member, gen, tp) // never started: nothing to commit
 			continue
 		}
+		if g, ok := s.failed[tp]; ok && g == gen {
+			continue // damaged: reported once, kept assigned, not read again
+		}
 		l, err := newPartLoop(s, tp, gen)
 		if err != nil {
 			s.c.b.log.Warn("brook: cannot read assigned partition", "partition", tp, "err", err)
@@ -133,6 +137,9 @@ func (s *sessionState) exited(l *partLoop) {
 		s.callback(s.c.opts.OnRevoked, []TopicPartition{l.tp})
 	case !l.lost.Load() && (s.ending || s.ctx.Err() != nil):
 		s.given = append(s.given, l.tp)
+	}
+	if l.failed {
+		s.failed[l.tp] = l.gen
 	}
 	s.c.notify() // the partition may have been granted again meanwhile
 }

@@ -15,6 +15,10 @@ type PartitionStats struct {
 	FirstOffset int64 // the earliest offset still held
 	NextOffset  int64 // the offset the next message will get
 	Bytes       int64 // bytes on disk
+	// Failure says why the partition refuses writes (see
+	// ErrPartitionFailed): the damage a reader met, naming the segment and
+	// offset, or the write error; "" while it is healthy.
+	Failure string
 }
 
 // TopicStats describes one topic.
@@ -36,6 +40,8 @@ type GroupPartitionStats struct {
 	// tail was lost, for example by a power loss under SyncNever); -1 when
 	// that did not happen.
 	ClampedFrom int64
+	// Failure is the partition's PartitionStats.Failure: "" while healthy.
+	Failure string
 }
 
 // MemberStats describes one member of a group.
@@ -83,6 +89,7 @@ func (t *Topic) Stats() TopicStats {
 	for p, l := range t.parts {
 		ts.Partitions = append(ts.Partitions, PartitionStats{
 			Partition: p, FirstOffset: l.FirstOffset(), NextOffset: l.NextOffset(), Bytes: l.Size(),
+			Failure: failureText(l.Failure()),
 		})
 	}
 	return ts
@@ -169,7 +176,7 @@ func (g *group) stats() GroupStats {
 		for _, ps := range t.Stats().Partitions {
 			tp := TopicPartition{Topic: name, Partition: ps.Partition}
 			c, ok := committed[tp]
-			gps := GroupPartitionStats{TopicPartition: tp, Owner: owners[tp], Committed: -1, End: ps.NextOffset, ClampedFrom: -1}
+			gps := GroupPartitionStats{TopicPartition: tp, Owner: owners[tp], Committed: -1, End: ps.NextOffset, ClampedFrom: -1, Failure: ps.Failure}
 			if c, ok := clamped[tp]; ok {
 				gps.ClampedFrom = c
 			}
@@ -191,4 +198,11 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+func failureText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

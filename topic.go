@@ -259,6 +259,7 @@ func (t *Topic) openPartitions(from, to int) ([]*storage.Log, error) {
 		Logger:        t.b.log.With("topic", t.name),
 		FS:            t.b.opts.fs,
 		ReadOnly:      t.b.opts.ReadOnly,
+		OpenDamaged:   true, // a damaged partition fails alone (ErrPartitionFailed)
 	}
 	logs := make([]*storage.Log, 0, to-from)
 	for p := from; p < to; p++ {

@@ -40,6 +40,8 @@ type Partition struct {
 	FirstOffset int64 `json:"first_offset"`
 	NextOffset  int64 `json:"next_offset"`
 	Bytes       int64 `json:"bytes"`
+	// Failure says why the partition refuses writes; empty while healthy.
+	Failure string `json:"failure,omitempty"`
 }
 
 // GroupSummary is one line of /api/groups.

@@ -17,9 +17,9 @@ import (
 type Collector struct {
 	b *brook.Broker
 
-	firstOffset, nextOffset, sizeBytes, partitions *prometheus.Desc
-	members, generation, rebalances, assigned      *prometheus.Desc
-	committed, lag                                 *prometheus.Desc
+	firstOffset, nextOffset, sizeBytes, partitions, failed *prometheus.Desc
+	members, generation, rebalances, assigned              *prometheus.Desc
+	committed, lag                                         *prometheus.Desc
 }
 
 // NewCollector returns a Collector for b. Register it with a
@@ -36,6 +36,8 @@ func NewCollector(b *brook.Broker) *Collector {
 			"The offset the partition's next message will get.", tp, nil),
 		sizeBytes: prometheus.NewDesc("brook_partition_size_bytes",
 			"Bytes the partition takes on disk.", tp, nil),
+		failed: prometheus.NewDesc("brook_partition_failed",
+			"1 when the partition has failed (damage found, or a write error) and refuses writes, else 0.", tp, nil),
 		partitions: prometheus.NewDesc("brook_topic_partitions",
 			"Number of partitions of the topic.", []string{"topic"}, nil),
 		members: prometheus.NewDesc("brook_group_members",
@@ -55,7 +57,7 @@ func NewCollector(b *brook.Broker) *Collector {
 
 // Describe sends the descriptors of every metric Collect sends.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.firstOffset, c.nextOffset, c.sizeBytes, c.partitions,
+	for _, d := range []*prometheus.Desc{c.firstOffset, c.nextOffset, c.sizeBytes, c.partitions, c.failed,
 		c.members, c.generation, c.rebalances, c.assigned, c.committed, c.lag} {
 		ch <- d
 	}
@@ -75,6 +77,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.firstOffset, prometheus.GaugeValue, float64(p.FirstOffset), t.Name, ps)
 			ch <- prometheus.MustNewConstMetric(c.nextOffset, prometheus.GaugeValue, float64(p.NextOffset), t.Name, ps)
 			ch <- prometheus.MustNewConstMetric(c.sizeBytes, prometheus.GaugeValue, float64(p.Bytes), t.Name, ps)
+			failed := 0.0
+			if p.Failure != "" {
+				failed = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed, t.Name, ps)
 		}
 	}
 	ids, err := c.b.Groups()

@@ -27,6 +27,7 @@
 //	brook_partition_first_offset{topic,partition}           gauge
 //	brook_partition_next_offset{topic,partition}            gauge
 //	brook_partition_size_bytes{topic,partition}             gauge
+//	brook_partition_failed{topic,partition}                 gauge (1: refuses writes, see PartitionStats.Failure)
 //	brook_topic_partitions{topic}                           gauge
 //	brook_group_members{group}                              gauge
 //	brook_group_generation{group}                           gauge
@@ -39,8 +40,4 @@
 //	brook_consumed_messages_total{group,topic,partition}    counter
 //	brook_append_duration_seconds{topic}                    histogram
 //	brook_fsync_duration_seconds{topic}                     histogram
-//
-// Not yet exported: failed partitions. The broker has no call that lists
-// them (a partition's failure shows only as ErrPartitionFailed on the next
-// write), so this package reports none rather than a value it cannot know.
 package metrics

@@ -99,6 +99,10 @@ brook_partition_first_offset{partition="1",topic="orders"} 0
 # TYPE brook_partition_size_bytes gauge
 brook_partition_size_bytes{partition="0",topic="orders"} %d
 brook_partition_size_bytes{partition="1",topic="orders"} %d
+# HELP brook_partition_failed 1 when the partition has failed (damage found, or a write error) and refuses writes, else 0.
+# TYPE brook_partition_failed gauge
+brook_partition_failed{partition="0",topic="orders"} 0
+brook_partition_failed{partition="1",topic="orders"} 0
 # HELP brook_topic_partitions Number of partitions of the topic.
 # TYPE brook_topic_partitions gauge
 brook_topic_partitions{topic="orders"} 2
@@ -131,7 +135,7 @@ brook_consumed_messages_total{group="billing",partition="1",topic="orders"} 2
 `, parts[0].Bytes, parts[1].Bytes, parts[0].Bytes, parts[1].Bytes)
 	assert.NoError(t, testutil.GatherAndCompare(f.reg, strings.NewReader(expected),
 		"brook_partition_next_offset", "brook_partition_first_offset", "brook_partition_size_bytes",
-		"brook_topic_partitions", "brook_group_members", "brook_group_member_assigned_partitions",
+		"brook_partition_failed", "brook_topic_partitions", "brook_group_members", "brook_group_member_assigned_partitions",
 		"brook_group_committed_offset", "brook_group_lag",
 		"brook_produced_messages_total", "brook_produced_bytes_total", "brook_consumed_messages_total"))
 

@@ -86,13 +86,23 @@
 // the invalid entry on are saved to corrupt-<unixnano>.bin, the segment is
 // truncated and fsynced, and Recovery and the Logger report it. If a valid
 // entry follows, the damage is in the middle of the log and Open fails with
-// a *CorruptError naming the segment and offset: data is never thrown away
-// to make the log open, and never served.
+// a *CorruptError naming the segment and offset (with Options.OpenDamaged
+// it opens the log failed instead: that error is its Damage, appends are
+// refused, the segments before serve reads): data is never thrown away to
+// make the log open, and never served.
 //
 // Sealed segments are verified when first read (one sequential scan, which
-// also builds their sparse index); a damaged entry there makes Read and
-// OffsetForTime return a *CorruptError for that segment, while the rest of
-// the log stays readable and appendable.
+// also builds their sparse index); a damaged entry there, or a segment
+// holding fewer entries than the next segment's name implies (what a
+// missing segment file leaves), makes Read and OffsetForTime return a
+// *CorruptError for that segment, while the segments before it stay
+// readable. The first such damage a reader meets is remembered (Damage):
+// from then on Append and AppendAsync refuse every batch with it, so that
+// the log never keeps growing past a hole. Reopening does not clear it (a
+// reader finds it again); Repair, the explicit operator action, does: it
+// cuts the log at the first damage, saving every byte it removes to
+// corrupt-*.bin files beside the log, and reports how many records were
+// dropped. Nothing that is not a torn tail is ever dropped without it.
 //
 // A write or fsync error makes the log failed (ErrFailed, wrapping the
 // cause): tidwall/wal's handle may be inconsistent after a failed write,
@@ -106,7 +116,7 @@
 //   - A power loss during an unacknowledged write, on a file system that
 //     writes pages back out of order, can leave a hole followed by valid
 //     entries at the tail. Open then refuses the log (ErrCorrupt) rather
-//     than guess; move the segment's damaged part away by hand.
+//     than guess; Repair cuts it at the hole.
 //   - Retention (TruncateFront) removes whole sealed segments only.
 //   - Timestamps are stored as Unix nanoseconds: the time zone is not kept
 //     and only the years 1678 to 2262 round-trip.

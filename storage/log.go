@@ -62,9 +62,10 @@ type Log struct {
 	maxRecA atomic.Int64  // MaxRecordSize
 	retick  chan struct{} // capacity 1: the writer re-reads the policy
 
-	nextA     atomic.Int64 // mirror of next for NextOffset
-	closing   atomic.Bool  // Close has begun
-	retMu     sync.Mutex   // serializes TruncateFront with Close
+	nextA     atomic.Int64                 // mirror of next for NextOffset
+	damage    atomic.Pointer[CorruptError] // the first damage a reader met (sticky, see Damage)
+	closing   atomic.Bool                  // Close has begun
+	retMu     sync.Mutex                   // serializes TruncateFront with Close
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -75,8 +76,9 @@ type Log struct {
 // and recovers it: a torn or damaged tail of the last segment is cut back
 // to the last valid entry (the cut bytes are saved beside the log and
 // reported by Recovery). Damage anywhere else is not repaired: Open
-// returns a *CorruptError when it finds it in the last segment, and Read
-// returns one when it meets it in an older segment. A nil opts means
+// returns a *CorruptError when it finds it in the last segment (or, with
+// Options.OpenDamaged, opens the log with it as its Damage), and Read
+// returns one when it meets it in an older segment; Repair cuts it. A nil opts means
 // defaults. Open fails with an error matching ErrLocked when the directory
 // is already open. Open starts one writer goroutine, stopped by Close.
 func Open(dir string, opts *Options) (*Log, error) {
@@ -137,8 +139,9 @@ func (l *Log) load() error {
 		segs = []*segment{tail}
 		l.dirDirty = true
 	} else {
+		all := segs
 		if segs, err = l.repairEnd(segs); err != nil {
-			return err
+			return l.loadDamaged(all, err)
 		}
 		tail = segs[len(segs)-1]
 	}
@@ -159,6 +162,33 @@ func (l *Log) load() error {
 	for _, s := range segs {
 		l.size += s.size
 	}
+	return nil
+}
+
+// loadDamaged opens the log read-only when repairEnd found damage in the
+// middle of the last segment and opts.OpenDamaged is set: no wal (appends
+// are refused by Damage), the last segment verified again on first read,
+// which then reports the damage. Otherwise it returns err.
+func (l *Log) loadDamaged(segs []*segment, err error) error {
+	var ce *CorruptError
+	tail := segs[len(segs)-1]
+	if !l.opts.OpenDamaged || !errors.As(err, &ce) || ce.Segment != tail.path {
+		return err
+	}
+	for i, s := range segs[:len(segs)-1] {
+		s.count = segs[i+1].base - s.base
+	}
+	tail.count = ce.Offset - tail.base
+	l.damage.Store(ce)
+	l.walClosed = true
+	l.segs, l.wtail = segs, tail
+	l.first, l.next = segs[0].base, tail.base+tail.count
+	l.nextA.Store(l.next)
+	for _, s := range segs {
+		l.size += s.size
+	}
+	l.log.Error("storage: log damaged at open; appends are refused until it is repaired",
+		"dir", l.dir, "segment", ce.Segment, "offset", ce.Offset, "reason", ce.Reason)
 	return nil
 }
 
@@ -265,6 +295,10 @@ func (l *Log) Sync() error {
 		return ErrReadOnly
 	}
 	l.walMu.Lock()
+	if l.w == nil && !l.closing.Load() { // opened damaged
+		l.walMu.Unlock()
+		return l.Damage()
+	}
 	if l.walClosed || l.closing.Load() {
 		l.walMu.Unlock()
 		return ErrClosed
@@ -341,13 +375,15 @@ func (l *Log) close() error {
 	failed := ferr != nil
 	if failed {
 		errs = append(errs, ferr) // what was acknowledged since may not be durable
-	} else {
+	} else if l.w != nil {
 		if err := l.syncLocked(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := l.w.Close(); err != nil && !failed {
-		errs = append(errs, fmt.Errorf("storage: close wal: %w", err))
+	if l.w != nil { // nil: opened damaged, without a wal
+		if err := l.w.Close(); err != nil && !failed {
+			errs = append(errs, fmt.Errorf("storage: close wal: %w", err))
+		}
 	}
 	l.walClosed = true
 	o := l.takeObservation()

@@ -66,6 +66,13 @@ type Options struct {
 	// Default: 1 MiB.
 	CacheBytes int
 
+	// OpenDamaged makes Open open a log whose last segment is damaged in
+	// the middle (not a torn tail) instead of failing: the log opens with
+	// that damage as its Damage, serves the segments before the damaged
+	// one, refuses appends, and waits for Repair. Default: false (Open
+	// returns the *CorruptError).
+	OpenDamaged bool
+
 	// Logger receives recovery reports (Warn) and write failures (Error).
 	// The library never prints. Default: discard.
 	Logger *slog.Logger

@@ -15,7 +15,9 @@ const (
 // Read returns records from offset from onward: at most maxRecords (<= 0
 // means 10000) and about maxBytes of encoded records (<= 0 means 1 MiB),
 // always at least one record when from < NextOffset. Read(NextOffset())
-// returns (nil, nil); use Notify to wait for more.
+// returns (nil, nil); use Notify to wait for more. (A log opened with
+// Options.OpenDamaged whose damage lies at NextOffset returns the damage
+// there instead.)
 //
 // The returned records and their byte slices belong to the caller: they
 // never alias memory the log reuses. (Records of one call may share one
@@ -54,6 +56,7 @@ func (l *Log) ReadInto(dst []Record, from int64, maxRecords, maxBytes int) ([]Re
 	for !q.full() {
 		more, err := l.readStep(q)
 		if err != nil {
+			l.noteDamage(err)
 			if len(q.out) > 0 && !errors.Is(err, ErrClosed) {
 				break // return what was read; the next call reports the error
 			}
@@ -81,6 +84,9 @@ func (l *Log) readStep(q *readReq) (bool, error) {
 	}
 	if q.from == l.next {
 		l.mu.RUnlock()
+		if ce := l.damage.Load(); ce != nil && ce.Offset == q.from {
+			return false, ce // opened damaged: the end is the damage, not the tail
+		}
 		return false, nil
 	}
 	if cf := l.cache.first(); cf >= 0 && q.from >= cf {
@@ -217,6 +223,7 @@ func (l *Log) OffsetForTime(t time.Time) (int64, error) {
 	for _, s := range segs {
 		off, found, err := l.searchSegment(s, target)
 		if err != nil {
+			l.noteDamage(err)
 			if errors.Is(err, ErrOffsetOutOfRange) {
 				continue // removed by retention meanwhile
 			}

@@ -38,7 +38,15 @@ func openReadOnly(dir string, o Options) (*Log, error) {
 	l.syncA.Store(uint32(o.Sync))
 	l.maxRecA.Store(int64(o.MaxRecordSize))
 	if _, err := l.Refresh(); err != nil {
-		return nil, err
+		// With OpenDamaged, a read-only log opens damaged as a writable
+		// one does (see loadDamaged), so that its partition fails alone.
+		// What a read-only scan could not get past is not served.
+		var ce *CorruptError
+		if !o.OpenDamaged || !errors.As(err, &ce) {
+			return nil, err
+		}
+		l.damage.Store(ce)
+		l.log.Error("storage: log damaged at open", "dir", l.dir, "segment", ce.Segment, "offset", ce.Offset, "reason", ce.Reason)
 	}
 	return l, nil
 }

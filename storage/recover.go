@@ -291,7 +291,11 @@ func joinReason(a, b string) string {
 // On failure it removes what it created, so that no empty or partial file
 // is left behind.
 func (l *Log) saveCut(cut []byte) (string, error) {
-	name := filepath.Join(l.dir, fmt.Sprintf("corrupt-%d.bin", time.Now().UnixNano()))
+	return l.saveFile(filepath.Join(l.dir, fmt.Sprintf("corrupt-%d.bin", time.Now().UnixNano())), cut)
+}
+
+// saveFile is saveCut to the file name, which must not exist.
+func (l *Log) saveFile(name string, cut []byte) (string, error) {
 	f, err := l.fs.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("storage: save cut tail: %w", err)

@@ -237,10 +237,14 @@ func (l *Log) newReq(recs []Record) *appendReq {
 // commit) and Append returns its result.
 //
 // An empty recs returns (NextOffset(), nil). Errors: ErrClosed,
-// ErrRecordTooLarge, an ErrFailed error (the first one wraps the cause of
+// ErrRecordTooLarge, the *CorruptError of a damaged log (see Damage), an
+// ErrFailed error (the first one wraps the cause of
 // the failed write or fsync), ctx.Err(). first is -1 when err is not nil.
 func (l *Log) Append(ctx context.Context, recs []Record) (first int64, err error) {
 	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+	if err := l.Damage(); err != nil {
 		return -1, err
 	}
 	if len(recs) == 0 {
@@ -298,6 +302,12 @@ func (l *Log) Append(ctx context.Context, recs []Record) (first int64, err error
 // not call Append or Close, which may wait for that goroutine (deadlock).
 // AppendAsync, Read, Sync and the offset methods are fine.
 func (l *Log) AppendAsync(recs []Record, done func(first int64, err error)) {
+	if err := l.Damage(); err != nil {
+		if done != nil {
+			done(-1, err)
+		}
+		return
+	}
 	r := l.newReq(recs)
 	r.async, r.done = true, done
 	if err := l.q.push(r, false, true); err != nil {

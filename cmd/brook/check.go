@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -67,14 +69,22 @@ func newCheckCmd(a *app) *cobra.Command {
 			"left as is (the next open cuts it). With --repair it needs the directory to itself\n" +
 			"and, like every broker start, opening each partition cuts a torn tail back to its\n" +
 			"last whole batch (the cut bytes are saved beside the partition as corrupt-*.bin);\n" +
-			"check reports those repairs. Damage anywhere before the tail is reported and\n" +
-			"never repaired.",
+			"check reports those repairs. Damage anywhere before the tail is reported, and\n" +
+			"repaired only by check --repair TOPIC/PARTITION, which cuts the log at the damage\n" +
+			"(dropping the records after it, kept beside it as corrupt-*.bin).",
 		Args: args(cobra.ArbitraryArgs),
-		RunE: action(func(_ *cobra.Command, topics []string) error {
-			return a.check(topics, repair)
+		RunE: action(func(_ *cobra.Command, args []string) error {
+			named := slices.ContainsFunc(args, func(s string) bool { return strings.Contains(s, "/") })
+			switch {
+			case repair && named:
+				return a.repairPartitions(args)
+			case named:
+				return usagef("TOPIC/PARTITION names a partition to cut at its damage: give --repair")
+			}
+			return a.check(args, repair)
 		}),
 	}
-	cmd.Flags().BoolVar(&repair, "repair", false, "cut torn tails as a broker start does (needs the directory to itself)")
+	cmd.Flags().BoolVar(&repair, "repair", false, "cut torn tails as a broker start does (needs the directory to itself); with TOPIC/PARTITION, cut that partition at its first damage, keeping the cut bytes beside it (drops records)")
 	return cmd
 }
 
