@@ -125,7 +125,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden
-	case errors.Is(err, errBadRequest), errors.Is(err, brook.ErrInvalidGroupID):
+	case errors.Is(err, errBadRequest), errors.Is(err, brook.ErrInvalidGroupID),
+		errors.Is(err, brook.ErrInvalidPartition), errors.Is(err, brook.ErrInvalidConfig):
 		return http.StatusBadRequest
 	case errors.Is(err, brook.ErrGroupActive):
 		return http.StatusConflict

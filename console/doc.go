@@ -27,14 +27,22 @@
 //	GET    /api/groups/{group}/lag            its lag per partition
 //	GET    /api/lag/history                   total lag per group, sampled every Options.SampleInterval
 //	DELETE /api/groups/{group}?confirm={group}  Broker.DeleteGroup; only with Options.AllowWrites
+//	POST   /api/groups/{group}/reset          Broker.ResetOffsets, body ResetRequest; only with Options.AllowWrites
+//	PATCH  /api/topics/{topic}                Broker.AlterTopic, body TopicUpdate, answers the topic; only with Options.AllowWrites
 //	GET    /metrics                           Prometheus text format
 //
 // # Safety
 //
 // The handler is read-only by default: a mutating request gets 403 unless
-// Options.AllowWrites is set, and even then it must repeat the group's ID in
-// the confirm parameter (the console asks the user first). Resetting a
-// group's offsets is not offered: the broker has no call for it yet.
+// Options.AllowWrites is set. A delete or a reset must then repeat the
+// group's ID (the confirm parameter, or the confirm field of the body; the
+// console asks the user to type it, or to confirm a dialog). A reset or a
+// delete of a group with members gets 409 (brook.ErrGroupActive); a reset
+// of a group that does not exist creates it, as Broker.ResetOffsets does.
+// Bodies are one JSON object of at most 64 KiB with no unknown field. The
+// mutating endpoints also refuse cross-origin requests from browsers
+// (http.CrossOriginProtection), so that another site's page cannot use a
+// console the user's browser reaches.
 //
 // With Options.Token set, every path but /metrics requires it, as an
 // "Authorization: Bearer" header or as the session cookie the console sets

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/brookmq/brook"
@@ -11,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// FuzzHandler sends arbitrary methods, paths and queries: the handler
+// FuzzHandler sends arbitrary methods, paths, queries and bodies: the handler
 // never panics and never answers 500, whatever the request names.
 func FuzzHandler(f *testing.F) {
 	b, err := brook.Open(f.TempDir(), nil)
@@ -22,24 +23,27 @@ func FuzzHandler(f *testing.F) {
 	h := console.NewHandler(b, console.Options{AllowWrites: true, Token: "tok"})
 	f.Cleanup(func() { h.Close() })
 
-	for _, seed := range []struct{ method, path, query string }{
-		{"GET", "/api/topics/orders", ""},
-		{"GET", "/api/groups/g/lag", ""},
-		{"DELETE", "/api/groups/g", "confirm=g"},
-		{"DELETE", "/api/groups/..", "confirm=.."},
-		{"GET", "/api/topics/%2e%2e/partitions", ""},
-		{"GET", "/", "token=tok"},
-		{"POST", "/metrics", ""},
-		{"GET", "/static/../handler.go", ""},
+	for _, seed := range []struct{ method, path, query, body string }{
+		{"GET", "/api/topics/orders", "", ""},
+		{"GET", "/api/groups/g/lag", "", ""},
+		{"DELETE", "/api/groups/g", "confirm=g", ""},
+		{"DELETE", "/api/groups/..", "confirm=..", ""},
+		{"GET", "/api/topics/%2e%2e/partitions", "", ""},
+		{"GET", "/", "token=tok", ""},
+		{"POST", "/metrics", "", ""},
+		{"GET", "/static/../handler.go", "", ""},
+		{"POST", "/api/groups/g/reset", "", `{"confirm":"g","topic":"orders","partitions":[1],"offset":3}`},
+		{"POST", "/api/groups/g/reset", "", `{"confirm":"g","topic":"orders","time":"2026-12-01T09:00:00Z"}`},
+		{"PATCH", "/api/topics/orders", "", `{"retention_ms":60000,"sync":"never","max_message_bytes":0}`},
 	} {
-		f.Add(seed.method, seed.path, seed.query, true)
+		f.Add(seed.method, seed.path, seed.query, seed.body, true)
 	}
-	f.Fuzz(func(t *testing.T, method, path, query string, withToken bool) {
+	f.Fuzz(func(t *testing.T, method, path, query, body string, withToken bool) {
 		if !validMethod(method) {
 			return
 		}
 		u := &url.URL{Path: "/" + path, RawQuery: query}
-		req, err := http.NewRequest(method, "http://127.0.0.1"+u.RequestURI(), nil)
+		req, err := http.NewRequest(method, "http://127.0.0.1"+u.RequestURI(), strings.NewReader(body))
 		if err != nil {
 			return
 		}

@@ -29,7 +29,8 @@ type Options struct {
 	// Default: "", no authentication (listen on loopback only).
 	Token string
 
-	// AllowWrites enables the mutating endpoints (DELETE of a group).
+	// AllowWrites enables the mutating endpoints: DELETE of a group, POST
+	// of a group's offset reset, PATCH of a topic's configuration.
 	// Default: false, they answer 403.
 	AllowWrites bool
 
@@ -113,8 +114,17 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /api/groups/{group}/members", h.auth(h.api(h.members)))
 	h.mux.Handle("GET /api/groups/{group}/lag", h.auth(h.api(h.lag)))
 	h.mux.Handle("GET /api/lag/history", h.auth(h.api(h.history)))
-	h.mux.Handle("DELETE /api/groups/{group}", h.auth(h.api(h.deleteGroup)))
+	h.mux.Handle("DELETE /api/groups/{group}", h.auth(h.write(h.deleteGroup)))
+	h.mux.Handle("POST /api/groups/{group}/reset", h.auth(h.write(h.resetGroup)))
+	h.mux.Handle("PATCH /api/topics/{topic}", h.auth(h.write(h.alterTopic)))
 	h.mux.Handle("GET /api/", h.auth(h.api(func(*http.Request) (any, error) { return nil, errNotFound })))
+}
+
+// write is api for a mutating endpoint: it also refuses cross-origin
+// requests from browsers (http.CrossOriginProtection), so that a page of
+// another site cannot make the user's browser change the broker.
+func (h *Handler) write(f func(*http.Request) (any, error)) http.Handler {
+	return http.NewCrossOriginProtection().Handler(h.api(f))
 }
 
 // ServeHTTP serves the console, the API and /metrics.

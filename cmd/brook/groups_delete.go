@@ -49,8 +49,7 @@ func (r *remote) deleteGroup(ctx context.Context, id string) error {
 		http.StatusNotFound:   fmt.Errorf("%w: %q", brook.ErrUnknownGroup, id),
 		http.StatusConflict:   fmt.Errorf("%w: %q", brook.ErrGroupActive, id),
 		http.StatusBadRequest: fmt.Errorf("%w: %q", brook.ErrInvalidGroupID, id),
-		http.StatusForbidden: hinted(fmt.Errorf("server %s is read-only", r.base),
-			"start brook serve with --http-allow-writes to change groups through it"),
+		http.StatusForbidden:  r.readOnly(),
 	}, &out)
 	return err
 }

@@ -38,7 +38,9 @@ func newGroupsResetCmd(a *app) *cobra.Command {
 		Long: "reset-offsets sets the group's committed offsets for the topic's partitions\n" +
 			"(all, or those of --partitions) and prints the previous and the new ones. It is\n" +
 			"refused while the group has members: stop its consumers first. An offset\n" +
-			"outside a partition is moved to its first or next offset, as Kafka does.",
+			"outside a partition is moved to its first or next offset, as Kafka does.\n" +
+			"With --server it goes through a running brook serve, which must have been\n" +
+			"started with --http-allow-writes.",
 		Example: "  brook groups reset-offsets audit --topic orders --to-earliest\n" +
 			"  brook groups reset-offsets audit --topic orders --partitions 0,2 --to-offset 100\n" +
 			"  brook groups reset-offsets audit --topic orders --to-datetime 2026-12-01T09:00:00Z",
@@ -51,6 +53,17 @@ func newGroupsResetCmd(a *app) *cobra.Command {
 			parts, err := parsePartitions(f.partitions)
 			if err != nil {
 				return err
+			}
+			if a.server != "" {
+				r, err := newRemote(a.server, a.serverToken)
+				if err != nil {
+					return err
+				}
+				res, err := r.resetOffsets(a.ctx, f.request(cmd, f.topic, parts), args[0])
+				if err != nil {
+					return err
+				}
+				return a.printReset(args[0], f.topic, to, res)
 			}
 			return a.withBroker(false, func(b *brook.Broker) error {
 				res, err := b.ResetOffsets(args[0], f.topic, to, parts...)

@@ -109,7 +109,7 @@ func newRootCmd(a *app) *cobra.Command {
 		"data directory (default: $BROOK_DATA_DIR, else ./"+brook.DefaultDir+")")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON for scripts instead of a table")
 	root.PersistentFlags().StringVar(&a.server, "server", "",
-		"read through a running brook serve's console (`HOST:PORT` of --http) instead of the directory; read-only commands only")
+		"read through a running brook serve's console (`HOST:PORT` of --http) instead of the directory: topics list, describe, alter; groups list, describe, delete, reset-offsets")
 	root.PersistentFlags().StringVar(&a.serverToken, "server-token", os.Getenv("BROOK_SERVER_TOKEN"),
 		"bearer token for --server (default: $BROOK_SERVER_TOKEN)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,9 +93,25 @@ func (r *remote) get(ctx context.Context, path string, notFound error, v any) er
 // do sends a request and decodes its JSON answer into v. A status in
 // answers returns that error; the others give errors that say what to do.
 func (r *remote) do(ctx context.Context, method, path string, answers map[int]error, v any) error {
-	req, err := http.NewRequestWithContext(ctx, method, r.base+path, nil)
+	return r.send(ctx, method, path, nil, answers, v)
+}
+
+// send is do with a request body, sent as JSON unless nil.
+func (r *remote) send(ctx context.Context, method, path string, in any, answers map[int]error, v any) error {
+	var reqBody io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, reqBody)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
@@ -202,4 +219,4 @@ func syncPolicyOf(name string) brook.SyncPolicy {
 
 // errServerOnlyReads refuses --server on a command that needs the
 // directory.
-var errServerOnlyReads = errors.New("--server works with topics list, topics describe, groups list, groups describe and groups delete only")
+var errServerOnlyReads = errors.New("--server works with topics list, describe and alter, and groups list, describe, delete and reset-offsets only")

@@ -34,7 +34,7 @@ func addConsoleFlags(cmd *cobra.Command, c *consoleConfig) {
 	f.StringVar(&c.addr, "http", "", "serve the admin console, its JSON API and /metrics on `HOST:PORT` (e.g. 127.0.0.1:8080)")
 	f.StringVar(&c.token, "http-token", "", "require this bearer `token` on every console path but /metrics")
 	f.StringVar(&c.tokenFile, "http-token-file", "", "read the console's bearer token from `FILE` (kept out of the process list)")
-	f.BoolVar(&c.allowWrites, "http-allow-writes", false, "let the console delete consumer groups (each asks for confirmation)")
+	f.BoolVar(&c.allowWrites, "http-allow-writes", false, "let the console and --server delete groups, reset their offsets and alter topics (each group change asks for confirmation)")
 }
 
 // resolveToken returns the token the flags give, from --http-token or the

@@ -24,7 +24,9 @@ func newTopicsAlterCmd(a *app) *cobra.Command {
 		Short: "Change a topic's retention, message size limit or durability",
 		Long: "alter changes the settings given and leaves the others as they are; 0 (or\n" +
 			"default for --sync) returns a setting to its default. The change is written\n" +
-			"to the topic's metadata and applies at once; retention at the next retention run.",
+			"to the topic's metadata and applies at once; retention at the next retention run.\n" +
+			"With --server it goes through a running brook serve, which must have been\n" +
+			"started with --http-allow-writes.",
 		Example: "  brook topics alter orders --retention-age 7d\n" +
 			"  brook topics alter audit --sync interval --max-message-bytes 4MiB",
 		Args: args(cobra.ExactArgs(1)),
@@ -36,11 +38,23 @@ func newTopicsAlterCmd(a *app) *cobra.Command {
 			if len(changed) == 0 {
 				return usagef("say what to change: --retention-age, --retention-bytes, --max-message-bytes or --sync")
 			}
+			format, name, what := "Altered topic %q: %s.", args[0], strings.Join(changed, ", ")
+			if a.server != "" {
+				r, err := newRemote(a.server, a.serverToken)
+				if err != nil {
+					return err
+				}
+				st, err := r.alterTopic(a.ctx, name, u)
+				if err != nil {
+					return err
+				}
+				return a.done(topicInfoOf(st), format, name, what)
+			}
 			return a.withBroker(false, func(b *brook.Broker) error {
 				if _, err := b.AlterTopic(args[0], u); err != nil {
 					return err
 				}
-				return a.topicDone(b, args[0], "Altered topic %q: %s.", args[0], strings.Join(changed, ", "))
+				return a.topicDone(b, name, format, name, what)
 			})
 		}),
 	}

@@ -162,6 +162,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	mode, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#mode`)))
 	require.NoError(t, err)
 	assert.Equal(t, "read-only", mode)
+	buttons, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.group button').length`))
+	require.NoError(t, err)
+	assert.Zero(t, buttons, "no delete or reset button on a read-only server")
 
 	// The consumer catches up in steps; the console follows each.
 	for _, want := range []int{40, 20} {
@@ -182,24 +185,24 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
-	saveScreenshot(t, png)
+	saveScreenshotAs(t, png, "console.png", "BROOK_CONSOLE_SCREENSHOT")
 	assert.Empty(t, problems(), "the page logs no error, warning or exception")
 }
 
-// saveScreenshot writes png as a test artifact and, when
-// BROOK_CONSOLE_SCREENSHOT is set, to that path too.
-func saveScreenshot(t *testing.T, png []byte) {
+// saveScreenshotAs writes png as the test artifact name and, when the
+// environment variable env is set, to that path too.
+func saveScreenshotAs(t *testing.T, png []byte, name, env string) {
 	t.Helper()
 	dir := os.Getenv("BROOK_ARTIFACTS_DIR")
 	if dir == "" {
 		dir = "testdata-out"
 	}
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	out, err := filepath.Abs(filepath.Join(dir, "console.png"))
+	out, err := filepath.Abs(filepath.Join(dir, name))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(out, png, 0o644))
 	t.Logf("screenshot: %s", out)
-	if extra := os.Getenv("BROOK_CONSOLE_SCREENSHOT"); extra != "" {
+	if extra := os.Getenv(env); extra != "" {
 		require.NoError(t, os.WriteFile(extra, png, 0o644))
 		t.Logf("screenshot copy: %s", extra)
 	}

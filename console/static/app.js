@@ -56,9 +56,11 @@ function renderGroups(groups, info) {
       el("span", { class: "meta" }, `generation ${g.generation} · ${g.members.length} member(s) · lag `,
         el("span", { class: "group-lag", "data-group": g.id }, num(g.lag))));
     if (!info.read_only) {
-      const b = el("button", { class: "danger", type: "button" }, "Delete group");
-      b.addEventListener("click", () => deleteGroup(g.id));
-      head.append(b);
+      const reset = el("button", { class: "danger reset", type: "button" }, "Reset offsets…");
+      reset.addEventListener("click", () => openReset(g));
+      const del = el("button", { class: "danger delete", type: "button" }, "Delete group");
+      del.addEventListener("click", () => deleteGroup(g.id));
+      head.append(reset, del);
     }
     const members = g.members.length === 0 ? el("p", { class: "empty" }, "no members") :
       el("ul", { class: "members" }, ...g.members.map((m) => el("li", {}, m.id + ": " +
@@ -120,6 +122,57 @@ async function deleteGroup(id) {
   refresh();
 }
 
+// The reset dialog sits outside the groups, so a refresh leaves it as it is.
+let topicNames = [];
+let resetGroup = "";
+
+function openReset(g) {
+  resetGroup = g.id;
+  const own = [...new Set(g.partitions.map((p) => p.topic))];
+  const names = own.length ? own : topicNames;
+  document.getElementById("reset-group").textContent = g.id;
+  document.getElementById("reset-topic").replaceChildren(...names.map((n) => el("option", { value: n }, n)));
+  for (const id of ["reset-value", "reset-partitions", "reset-confirm"]) document.getElementById(id).value = "";
+  document.getElementById("reset-error").textContent = "";
+  document.getElementById("reset-apply").disabled = true;
+  document.getElementById("reset-dialog").showModal();
+}
+
+function resetBody() {
+  const body = { confirm: document.getElementById("reset-confirm").value, topic: document.getElementById("reset-topic").value };
+  const parts = document.getElementById("reset-partitions").value.trim();
+  if (parts !== "") body.partitions = parts.split(",").map((p) => Number(p.trim()));
+  const to = document.getElementById("reset-to").value, v = document.getElementById("reset-value").value.trim();
+  if (to === "earliest" || to === "latest") body[to] = true;
+  else if (to === "offset") body.offset = Number(v);
+  else {
+    const d = new Date(v);
+    if (isNaN(d)) throw new Error(`"${v}" is not a time such as 2026-12-01T09:00:00Z`);
+    body.time = d.toISOString();
+  }
+  return body;
+}
+
+async function submitReset(ev) {
+  ev.preventDefault();
+  const err = document.getElementById("reset-error");
+  let body;
+  try { body = resetBody(); } catch (e) { err.textContent = e.message; return; }
+  const r = await fetch("/api/groups/" + encodeURIComponent(resetGroup) + "/reset",
+    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const out = await r.json().catch(() => ({}));
+  if (!r.ok) { err.textContent = out.error || "error " + r.status; return; }
+  document.getElementById("reset-dialog").close();
+  setStatus(`reset group ${out.group} on ${out.topic} to ${out.to}`);
+  refresh();
+}
+
+document.getElementById("reset-form").addEventListener("submit", submitReset);
+document.getElementById("reset-cancel").addEventListener("click", () => document.getElementById("reset-dialog").close());
+document.getElementById("reset-confirm").addEventListener("input", (ev) => {
+  document.getElementById("reset-apply").disabled = ev.target.value !== resetGroup;
+});
+
 function setStatus(text, err) {
   const s = document.getElementById("status");
   s.textContent = text;
@@ -139,6 +192,7 @@ async function refresh() {
     const mode = document.getElementById("mode");
     mode.textContent = ov.info.read_only ? "read-only" : "writes enabled";
     mode.classList.toggle("rw", !ov.info.read_only);
+    topicNames = ov.topics.map((t) => t.name);
     renderTopics(ov.topics);
     renderGroups(ov.groups, ov.info);
     renderChart(ov.history, ov.time);
