@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/brookmq/brook"
 	"github.com/brookmq/brook/storage"
@@ -38,7 +37,7 @@ func listTargets(dir string, topics []string) ([]checkTarget, error) {
 	}
 	var targets []checkTarget
 	for _, name := range topics {
-		if all && !validName(name) {
+		if all && !brook.ValidName(name) {
 			continue // reported by checkOpen, as Open refuses it
 		}
 		ts, err := topicTargets(dir, name)
@@ -61,7 +60,7 @@ func listTargets(dir string, topics []string) ([]checkTarget, error) {
 // topic.json is reported against the partition directories found.
 func topicTargets(dir, name string) ([]checkTarget, error) {
 	tdir := filepath.Join(dir, "topics", name)
-	if !validName(name) {
+	if !brook.ValidName(name) {
 		return nil, fmt.Errorf("%w: %q", brook.ErrInvalidTopicName, name)
 	}
 	if _, err := os.Stat(tdir); errors.Is(err, fs.ErrNotExist) {
@@ -231,13 +230,3 @@ func segmentStarts(dir string) ([]int64, error) {
 	return starts, nil
 }
 
-// validName reports whether s follows the rules brook applies to topic
-// names (1 to 249 characters of [a-zA-Z0-9._-], not "." or ".."), so that
-// a name given to check cannot lead out of the data directory. The brook
-// package does not export its own check.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 249 || s == "." || s == ".." {
-		return false
-	}
-	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
-}
