@@ -229,4 +229,3 @@ func segmentStarts(dir string) ([]int64, error) {
 	}
 	return starts, nil
 }
-
