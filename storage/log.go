@@ -167,8 +167,9 @@ func (l *Log) load() error {
 
 // loadDamaged opens the log read-only when repairEnd found damage in the
 // middle of the last segment and opts.OpenDamaged is set: no wal (appends
-// are refused by Damage), the last segment verified again on first read,
-// which then reports the damage. Otherwise it returns err.
+// are refused by Damage), the entries of the last segment before the
+// damage served (repairEnd indexed them), and a read at the damage
+// reporting it. Otherwise it returns err.
 func (l *Log) loadDamaged(segs []*segment, err error) error {
 	var ce *CorruptError
 	tail := segs[len(segs)-1]
@@ -214,11 +215,17 @@ func (l *Log) repairEnd(segs []*segment) ([]*segment, error) {
 		l.dirDirty = true
 		segs, tail, sc = segs[:len(segs)-1], prev, psc
 	}
+	var ce *CorruptError
+	if err != nil && (!errors.As(err, &ce) || ce.Segment != tail.path) {
+		return nil, err
+	}
+	// Damage in the middle of the tail leaves sc describing the entries
+	// before it, which loadDamaged serves.
+	tail.size, tail.count, tail.index, tail.maxTS = sc.size, sc.count, sc.index, sc.maxTS
+	tail.indexed = true
 	if err != nil {
 		return nil, err
 	}
-	tail.size, tail.count, tail.index, tail.maxTS = sc.size, sc.count, sc.index, sc.maxTS
-	tail.indexed = true
 	for i, s := range segs[:len(segs)-1] {
 		s.count = segs[i+1].base - s.base
 	}

@@ -68,8 +68,8 @@ type Options struct {
 
 	// OpenDamaged makes Open open a log whose last segment is damaged in
 	// the middle (not a torn tail) instead of failing: the log opens with
-	// that damage as its Damage, serves the segments before the damaged
-	// one, refuses appends, and waits for Repair. Default: false (Open
+	// that damage as its Damage, serves the records before the damage,
+	// refuses appends, and waits for Repair. Default: false (Open
 	// returns the *CorruptError).
 	OpenDamaged bool
 

@@ -88,6 +88,12 @@ func (l *Log) Refresh() (bool, error) {
 	}
 	view, sc, err := l.viewEnd(segs, sizes)
 	if err != nil {
+		var ce *CorruptError
+		if l.opts.OpenDamaged && errors.As(err, &ce) && ce.Segment == segs[view-1].path {
+			// Damage in the tail: serve what precedes it, as a writable
+			// log opened damaged does, and report it.
+			return l.install(old, segs, view, sizes, sc), err
+		}
 		return false, err
 	}
 	return l.install(old, segs, view, sizes, sc), nil
@@ -157,6 +163,9 @@ func (l *Log) scanEnd(s *segment, size int64) (tailScan, error) {
 	sc := resumeScan(data, start)
 	if sc.bad >= 0 {
 		if p, ok := resync(data, int(sc.bad-start.size)+1); ok {
+			// The scan stands up to the damage, as loadDamaged serves a
+			// writable log opened damaged; it is not kept for the next
+			// Refresh, which meets the same damage again.
 			return sc, &CorruptError{Segment: s.path, Offset: s.base + sc.count,
 				Reason: fmt.Sprintf("%s at byte %d, and a valid entry follows at byte %d", sc.reason, sc.bad, start.size+int64(p))}
 		}
@@ -242,11 +251,19 @@ func (l *Log) poll() {
 		case <-l.stop:
 			return
 		case <-t.C:
-			if _, err := l.Refresh(); err != nil && !errors.Is(err, ErrClosed) {
+			if _, err := l.Refresh(); err != nil && !errors.Is(err, ErrClosed) && !l.knownDamage(err) {
 				l.log.Warn("storage: refresh read-only log", "dir", l.dir, "err", err)
 			}
 		}
 	}
+}
+
+// knownDamage reports whether err is the damage the log already reports
+// (Damage), which every Refresh of a log opened damaged meets again.
+func (l *Log) knownDamage(err error) bool {
+	var ce *CorruptError
+	d := l.damage.Load()
+	return d != nil && errors.As(err, &ce) && ce.Segment == d.Segment && ce.Offset == d.Offset
 }
 
 // closeReadOnly is Close for a read-only log: it stops the poller and

@@ -45,6 +45,7 @@ func TestReadOnlyAgreesWithOpen(t *testing.T) {
 				assert.Equal(t, tc.openErr.Segment, filepath.Base(ce.Segment))
 				assert.Equal(t, tc.openErr.Offset, ce.Offset)
 				assert.Equal(t, before, dirContents(t, dir), "nothing written")
+				readOnlyOpenDamagedAgrees(t, dir)
 				return
 			}
 			require.NoError(t, err)
@@ -63,6 +64,38 @@ func TestReadOnlyAgreesWithOpen(t *testing.T) {
 			assert.Equal(t, int64(tc.next), rw.NextOffset(), "Open agrees")
 			require.NoError(t, rw.Close())
 		})
+	}
+}
+
+// readOnlyOpenDamagedAgrees opens dir, damaged so that Open fails, with
+// OpenDamaged twice: read-only, then writable. Both report the same damage
+// and serve the same records before it.
+func readOnlyOpenDamagedAgrees(t *testing.T, dir string) {
+	t.Helper()
+	ro, err := Open(dir, &Options{ReadOnly: true, OpenDamaged: true})
+	require.NoError(t, err)
+	roRecs := readUntilErr(t, ro)
+	roDamage := ro.Damage()
+	require.NoError(t, ro.Close())
+	rw, err := Open(dir, &Options{SegmentSize: recoverySegSize, OpenDamaged: true})
+	require.NoError(t, err)
+	defer rw.Close()
+	assert.Equal(t, rw.NextOffset(), int64(len(roRecs)), "read-only serves what precedes the damage")
+	assert.Equal(t, readUntilErr(t, rw), roRecs)
+	assert.Equal(t, rw.Damage(), roDamage)
+}
+
+// readUntilErr reads l from offset 0 one record at a time until a read
+// fails, and returns the values read.
+func readUntilErr(t *testing.T, l *Log) []string {
+	t.Helper()
+	var vals []string
+	for off := l.FirstOffset(); ; off++ {
+		recs, err := l.Read(off, 1, 0)
+		if err != nil || len(recs) == 0 {
+			return vals
+		}
+		vals = append(vals, string(recs[0].Value))
 	}
 }
 
