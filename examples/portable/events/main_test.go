@@ -14,9 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// wait bounds each step; a step takes well under a second when all goes well.
-const wait = 30 * time.Second
-
 // TestAcrossProcesses runs seed 002's two services as separate processes
 // through a Kafka listener over Brook, as the README's terminals do: the
 // pricing service in one, the HTTP front in another. A POST /quote to the
@@ -27,10 +24,10 @@ func TestAcrossProcesses(t *testing.T) {
 	bin := xproctest.Build(t, ".")
 
 	pricing := xproctest.Start(t, nil, bin, "-url", url, "-role", "pricing")
-	pricing.WaitFor(t, regexp.MustCompile(`pricing: listening to "pricing"`), wait)
-	front := xproctest.Start(t, nil, bin, "-url", url, "-role", "front", "-addr", "127.0.0.1:0", "-timeout", wait.String())
-	addr := front.WaitFor(t, regexp.MustCompile(`front: http://(127\.0\.0\.1:\d+) `), wait)[1]
-	client := &http.Client{Timeout: wait + 5*time.Second}
+	pricing.WaitFor(t, regexp.MustCompile(`pricing: listening to "pricing"`), xproctest.Step)
+	front := xproctest.Start(t, nil, bin, "-url", url, "-role", "front", "-addr", "127.0.0.1:0", "-timeout", xproctest.Step.String())
+	addr := front.WaitFor(t, regexp.MustCompile(`front: http://(127\.0\.0\.1:\d+) `), xproctest.Step)[1]
+	client := &http.Client{Timeout: xproctest.Step + 5*time.Second}
 	defer client.CloseIdleConnections()
 
 	status, body := postQuote(t, client, addr, `{"sku":"B-17","qty":12}`, "q-1")
@@ -58,8 +55,8 @@ func TestAcrossProcesses(t *testing.T) {
 
 	front.Interrupt(t)
 	pricing.Interrupt(t)
-	assert.NoError(t, front.Wait(t, wait), "%s:\n%s", front, front.Output())
-	assert.NoError(t, pricing.Wait(t, wait), "%s:\n%s", pricing, pricing.Output())
+	assert.NoError(t, front.Wait(t, xproctest.Step), "%s:\n%s", front, front.Output())
+	assert.NoError(t, pricing.Wait(t, xproctest.Step), "%s:\n%s", pricing, pricing.Output())
 }
 
 // postQuote posts body to the front's /quote with a correlation id and

@@ -5,15 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/brookmq/brook/examples/portable/internal/xproctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// wait bounds each step; a step takes well under a second when all goes well.
-const wait = 30 * time.Second
 
 // TestAcrossProcesses runs seed 001's programs as separate processes
 // through a Kafka listener over Brook, as the README's terminals do: a
@@ -37,12 +33,12 @@ func TestAcrossProcesses(t *testing.T) {
 	}
 
 	pub := xproctest.Start(t, strings.NewReader("hello\ntopic2: second\nnobody: lost\n"), bin, "-url", url, "publish")
-	require.NoError(t, pub.Wait(t, wait), "%s:\n%s", pub, pub.Output())
+	require.NoError(t, pub.Wait(t, xproctest.Step), "%s:\n%s", pub, pub.Output())
 	assert.Equal(t, "no queue is bound to \"nobody\" on topic: not sent there\n", pub.Output())
 
 	for q, lines := range want {
 		for _, l := range lines {
-			subs[q].WaitFor(t, regexp.MustCompile("(?m)^"+regexp.QuoteMeta(l)+"$"), wait)
+			subs[q].WaitFor(t, regexp.MustCompile("(?m)^"+regexp.QuoteMeta(l)+"$"), xproctest.Step)
 		}
 	}
 	for _, p := range subs {
@@ -50,12 +46,12 @@ func TestAcrossProcesses(t *testing.T) {
 	}
 	for q, lines := range want {
 		p := subs[q]
-		require.NoError(t, p.Wait(t, wait), "%s:\n%s", p, p.Output())
+		require.NoError(t, p.Wait(t, xproctest.Step), "%s:\n%s", p, p.Output())
 		assert.Equal(t, sorted(lines), sorted(strings.Split(strings.TrimSpace(p.Output()), "\n")), "%s", p)
 	}
 
 	again := xproctest.Start(t, nil, bin, "-url", url, "subscribe", "-queue", "audit", "-idle", "500ms")
-	require.NoError(t, again.Wait(t, wait), "%s:\n%s", again, again.Output())
+	require.NoError(t, again.Wait(t, xproctest.Step), "%s:\n%s", again, again.Output())
 	assert.Empty(t, again.Output(), "the queue was consumed and committed")
 }
 

@@ -15,11 +15,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/brookmq/brook"
 	"github.com/brookmq/brook/kafkaserver"
 	"github.com/stretchr/testify/require"
 )
+
+// Step bounds each step of a test (a process to print a line, to exit);
+// a step takes well under a second when all goes well.
+const Step = 30 * time.Second
 
 // Serve starts a Kafka listener over a new broker on a temporary
 // directory, on 127.0.0.1 with an ephemeral port, with `brook serve`'s
