@@ -37,10 +37,15 @@ type Options struct {
 	// Default: the correlation id, so a conversation stays on one partition.
 	Key func(*Event) []byte
 	// Consumer is what Listen subscribes with: start offset, retries,
-	// error policy, dead letters. An event that does not decode, or whose
-	// handler fails and that is not a request, is a handler error there.
-	// Default: pubsub's defaults (three attempts, then stop).
+	// error policy, dead letters. An event whose handler fails and that is
+	// not a request is a handler error there (so is a message that is not
+	// an event, under UndecodableFail). Default: pubsub's defaults (three
+	// attempts, then stop).
 	Consumer pubsub.SubscribeOptions
+	// Undecodable is what Listen does with a message that is not an event:
+	// no retry can change it, so by default it goes to the dead-letter
+	// topic and Listen goes on. Default: UndecodableDeadLetter.
+	Undecodable UndecodablePolicy
 	// Logger receives what the bus drops (undecodable replies).
 	// Default: none.
 	Logger *slog.Logger

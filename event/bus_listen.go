@@ -26,8 +26,9 @@ import (
 // stopping) is not answered and not committed: the next member of the
 // group handles it again. For any other event, what h returns is dropped
 // and its error goes to the subscription: retries, then
-// Options.Consumer's ErrorPolicy. A message that is not an event is such
-// an error too (a *DecodeError).
+// Options.Consumer's ErrorPolicy. A message that is not an event (a
+// *DecodeError) goes where Options.Undecodable says: by default to the
+// dead-letter topic, at once, and Listen goes on.
 //
 // Delivery is at-least-once: after a crash or a rebalance h may see an
 // event again. Listen returns the subscription's errors (a
@@ -51,7 +52,7 @@ func (b *Bus) Listen(ctx context.Context, group string, topics []string, h Handl
 		delete(b.listens, sub)
 		b.mu.Unlock()
 	}()
-	err = sub.Run(ctx, func(ctx context.Context, m *brook.Message) error { return b.handle(ctx, m, h) })
+	err = sub.Run(ctx, func(ctx context.Context, m *brook.Message) error { return b.handle(ctx, group, m, h) })
 	if errors.Is(err, brook.ErrClosed) && b.check() != nil {
 		return nil // the bus closed before Run began
 	}
@@ -59,8 +60,12 @@ func (b *Bus) Listen(ctx context.Context, group string, topics []string, h Handl
 }
 
 // handle runs h on the event m carries and sends the reply of a request.
-func (b *Bus) handle(ctx context.Context, m *brook.Message, h Handler) error {
+func (b *Bus) handle(ctx context.Context, group string, m *brook.Message, h Handler) error {
 	e, err := Decode(m)
+	var derr *DecodeError
+	if errors.As(err, &derr) {
+		return b.undecodable(ctx, group, m, derr)
+	}
 	if err != nil {
 		return err
 	}

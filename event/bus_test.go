@@ -374,19 +374,6 @@ func TestPublishAndListen(t *testing.T) {
 	<-seen
 }
 
-func TestListenStopsOnUndecodable(t *testing.T) {
-	c := memClient(t, map[string]int{"in": 1})
-	b := newBus(t, c, Options{Service: "s", Consumer: pubsub.SubscribeOptions{MaxAttempts: 1}})
-	require.NoError(t, c.Send(context.Background(), "in", []byte("not json")))
-	err := b.Listen(within(t, 10*time.Second), "g", []string{"in"}, HandlerFunc(func(context.Context, *Event) (*Event, error) {
-		return nil, nil
-	}))
-	var he *brook.HandlerError
-	require.ErrorAs(t, err, &he)
-	var de *DecodeError
-	assert.ErrorAs(t, err, &de)
-}
-
 func TestBusClose(t *testing.T) {
 	c := memClient(t, map[string]int{"void": 1})
 	b, err := NewBus(context.Background(), c, Options{Service: "front"})

@@ -46,6 +46,10 @@
 // that must survive a crash belongs in a Listen handler (a Router), which
 // commits only after the handler returns.
 //
+// A message that is not an event cannot be retried into one: Listen
+// sends it to the dead-letter topic by default and goes on
+// (Options.Undecodable).
+//
 // Listen is at-least-once: a handler may see an event again after a crash
 // or a rebalance, and a requester may then get a second reply, which it
 // counts as late.

@@ -34,8 +34,8 @@
 //
 //	| seed | Go |
 //	|---|---|
-//	| `python3 broker.py` | nothing to run: embedded, or Kafka through pubsub |
-//	| `Connection('example.com')` | `exchange.Open(ctx, client)` |
+//	| `python3 broker.py` | nothing to run when embedded; for separate processes, `brook serve --kafka ADDR` (or Kafka) |
+//	| `Connection('example.com')` | `exchange.Open(ctx, client)`, the client on brook://, mem:// or kafka://example.com:9092 |
 //	| `create_exchange(name, type='DIRECT'\|'FANOUT')` | `ExchangeDeclare(ctx, name, exchange.Direct, ExchangeOptions{})` |
 //	| `create_queue(name, exchange_name)` | `QueueDeclare(ctx, name, QueueOptions{})` + `QueueBind(ctx, name, name, exch)` |
 //	| `publish(msg, name, exchange)` | `Publish(ctx, exch, key, Publishing{Body: msg})` |

@@ -1,4 +1,4 @@
-package main
+package eventscmd
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ func startApp(t *testing.T, cfg config) (addr string, stop func() error) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	var out bytes.Buffer
-	go func() { done <- run(ctx, cfg, &out, ready) }()
+	go func() { done <- Command{}.run(ctx, cfg, &out, ready) }()
 	select {
 	case addr = <-ready:
 	case err := <-done:
@@ -142,7 +142,7 @@ func TestTwoRoles(t *testing.T) {
 	pricing.Role = "pricing"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, pricing, io.Discard, nil) }()
+	go func() { done <- Command{}.run(ctx, pricing, io.Discard, nil) }()
 	defer func() { cancel(); assert.NoError(t, <-done) }()
 
 	front := cfg
@@ -169,7 +169,7 @@ func TestConfigChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
 			tt.edit(&cfg)
-			assert.Error(t, run(context.Background(), cfg, io.Discard, nil))
+			assert.Error(t, Command{}.run(context.Background(), cfg, io.Discard, nil))
 		})
 	}
 }
