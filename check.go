@@ -1,0 +1,475 @@
+package brook
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/brookmq/brook/storage"
+)
+
+// CheckOptions configures Check. The zero value (or nil) checks the whole
+// data directory read-only.
+type CheckOptions struct {
+	// Topics limits the check to the partitions and metadata of these
+	// topics; groups, stray files and the validation Open does of the
+	// whole directory are then left out. A topic named that does not
+	// exist is an error (ErrUnknownTopic). Default: the whole directory.
+	Topics []string
+
+	// RepairTails makes Check do what every Open does before it checks:
+	// cut a torn tail (a crash in the middle of a write) back to the last
+	// whole batch, keeping the cut bytes as corrupt-*.bin beside the log,
+	// and report it in LogCheck.TailRepair. Check then takes the data
+	// directory's lock (an ErrLocked error names the holder) and writes.
+	// Damage before the tail is never repaired by Check: that is
+	// RepairPartition. Default: false (read-only).
+	RepairTails bool
+
+	// Logger receives the storage layer's warnings (repairs, damage).
+	// Check prints nothing. Default: discard.
+	Logger *slog.Logger
+}
+
+// CheckStatus says what Check found in one log.
+type CheckStatus string
+
+// The statuses of a LogCheck. Every status but CheckOK and
+// CheckRepaired is damage.
+const (
+	CheckOK       CheckStatus = "ok"       // every record read back and verified
+	CheckRepaired CheckStatus = "repaired" // a torn tail was cut (RepairTails); the rest verified
+	CheckCorrupt  CheckStatus = "corrupt"  // damage: a bad record, a bad metadata file, a link
+	CheckMissing  CheckStatus = "missing"  // a partition directory that topic.json counts is absent
+	CheckError    CheckStatus = "error"    // the log could not be read for another reason (permissions, I/O)
+)
+
+// Damaged reports whether s is damage (neither ok nor repaired).
+func (s CheckStatus) Damaged() bool { return s != CheckOK && s != CheckRepaired }
+
+// LogCheck is what Check found in one log of the data directory: a
+// topic's partition, a group's committed offsets, or a topic's metadata
+// file (Partition -1 and no Group).
+type LogCheck struct {
+	// Path is the log's directory (or file), relative to the data
+	// directory: "topics/orders/0", "groups/billing",
+	// "topics/orders/topic.json".
+	Path string
+	// Topic and Partition name a topic's partition; Partition is -1 for
+	// a group's offsets or a topic's metadata file.
+	Topic     string
+	Partition int
+	// Group names a group's committed offsets.
+	Group string
+
+	Status CheckStatus
+	// Records is how many records were read back whole, in order, with
+	// valid checksums.
+	Records int64
+	// Bytes is the log's size on disk.
+	Bytes int64
+	// FirstOffset and NextOffset are the log's first and next offset as
+	// Open sees them.
+	FirstOffset, NextOffset int64
+	// Damage lists each damaged place found (segment and offset). Reading
+	// goes on at the next segment, so a log can have several.
+	Damage []Damage
+	// TailRepair is the torn tail cut under CheckOptions.RepairTails, nil
+	// when none was.
+	TailRepair *TailRepair
+	// Committed is a group's committed offsets, as the group loads them.
+	Committed map[TopicPartition]int64
+	// Problems says, one sentence each, everything wrong with the log
+	// (the Damage included).
+	Problems []string
+}
+
+// Damage is one damaged place in a log: the segment file and the first
+// offset that cannot be read, and why.
+type Damage struct {
+	Segment string // path of the segment file
+	Offset  int64
+	Reason  string
+}
+
+// TailRepair is a torn tail cut under CheckOptions.RepairTails (what Open
+// does on every start).
+type TailRepair struct {
+	TruncatedRecords int    // an estimate: the frames cut
+	TruncatedBytes   int64  // bytes cut from the last segment
+	SavedTo          string // the corrupt-*.bin file holding them
+	Reason           string // what was wrong, where
+}
+
+// CheckReport is what Check found in a data directory.
+type CheckReport struct {
+	// Dir is the data directory checked.
+	Dir string
+	// Logs are the logs checked: the partitions of each topic in name
+	// order (its metadata file first when it is damaged), then the groups.
+	Logs []LogCheck
+	// Stray lists what is in the data directory that Brook did not write
+	// and leaves alone (a file in topics/, a directory in groups/ that is
+	// not a valid group id), relative to Dir. It is not damage.
+	Stray []string
+	// OpenError is the error Open returns for this directory (read-only
+	// or not), nil when Open succeeds: a directory that Check finds
+	// healthy never fails to open, and a partition damaged so that Open
+	// still succeeds (it fails alone, see ErrPartitionFailed) is in Logs.
+	// It is not set when CheckOptions.Topics is.
+	OpenError error
+}
+
+// Healthy reports whether nothing is damaged and Open succeeds.
+func (r *CheckReport) Healthy() bool { return r.OpenError == nil && r.Damaged() == 0 }
+
+// Damaged returns how many logs are damaged.
+func (r *CheckReport) Damaged() int {
+	n := 0
+	for _, l := range r.Logs {
+		if l.Status.Damaged() {
+			n++
+		}
+	}
+	return n
+}
+
+// Check verifies the data directory dir the way kafka-dump-log or bbolt's
+// Tx.Check do: it reads back every record of every partition and of every
+// group's committed offsets, verifying checksums, offsets and batch
+// framing, decodes every topic's metadata and every group's offsets, and
+// reports per log what it found, every problem included: reading goes on
+// past damage to the next segment. It also runs the validation Open does
+// and says in OpenError whether Open would fail, so that its report and
+// Open agree.
+//
+// By default Check is read-only, after bbolt's ReadOnly: it creates,
+// writes and locks nothing, and works while a program holds the directory
+// (a tail being written is read up to its last complete batch). With
+// CheckOptions.RepairTails it cuts torn tails as Open would, under the
+// lock.
+//
+// The error is for a directory Check cannot check at all: not a Brook data
+// directory (ErrNotDataDir, ErrCorrupt for a damaged marker,
+// ErrUnexpectedFile), a topic named in CheckOptions.Topics that is invalid
+// (ErrInvalidTopicName) or absent (ErrUnknownTopic), the lock held
+// (ErrLocked, RepairTails only), or the file system's error listing the
+// directory. Damage is in the report, never the error.
+func Check(dir string, opts *CheckOptions) (*CheckReport, error) {
+	var o CheckOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := CheckDataDir(dir); err != nil {
+		return nil, err
+	}
+	if o.RepairTails {
+		lf, err := lockDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		defer lf.Close()
+	}
+	c := &checker{dir: dir, opts: o, rep: &CheckReport{Dir: dir}}
+	if len(o.Topics) > 0 {
+		for _, name := range o.Topics {
+			if err := c.namedTopic(name); err != nil {
+				return nil, err
+			}
+		}
+		return c.rep, nil
+	}
+	if err := c.allTopics(); err != nil {
+		return nil, err
+	}
+	if err := c.groups(); err != nil {
+		return nil, err
+	}
+	c.rep.OpenError = openError(dir, o.Logger)
+	return c.rep, nil
+}
+
+// checker holds the state of one Check.
+type checker struct {
+	dir  string
+	opts CheckOptions
+	rep  *CheckReport
+}
+
+// rel returns the path of elem inside the data directory, relative to it.
+func rel(elem ...string) string { return filepath.Join(elem...) }
+
+// namedTopic checks a topic of CheckOptions.Topics.
+func (c *checker) namedTopic(name string) error {
+	if err := checkTopicName(name); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, "topics", name)); errors.Is(err, fs.ErrNotExist) {
+		return &TopicError{Topic: name, Err: ErrUnknownTopic}
+	}
+	return c.topic(name)
+}
+
+// allTopics checks every topic in topics/.
+func (c *checker) allTopics() error {
+	ents, err := readDirIfExists(filepath.Join(c.dir, "topics"))
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		path := rel("topics", e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			c.add(LogCheck{Path: path, Topic: e.Name(), Partition: -1, Status: CheckCorrupt,
+				Problems: []string{checkMode(path, e.Type(), true).Error()}})
+		case !e.IsDir():
+			c.rep.Stray = append(c.rep.Stray, path)
+		case !validName(e.Name()):
+			// Open refuses it (OpenError); there is no topic to check.
+		default:
+			if err := c.topic(e.Name()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// topic checks a topic's metadata and its partitions. With unreadable
+// metadata, the partition directories found are checked.
+func (c *checker) topic(name string) error {
+	tdir := filepath.Join(c.dir, "topics", name)
+	if err := checkEntry(tdir, true); err != nil {
+		c.add(LogCheck{Path: rel("topics", name), Topic: name, Partition: -1, Status: CheckCorrupt, Problems: []string{err.Error()}})
+		return nil
+	}
+	meta, metaErr := readTopicMeta(tdir, name)
+	parts := meta.Partitions
+	var found []int
+	if metaErr != nil {
+		c.add(LogCheck{Path: rel("topics", name, "topic.json"), Topic: name, Partition: -1,
+			Status: statusOf(metaErr), Problems: []string{metaErr.Error()}})
+		ents, err := os.ReadDir(tdir)
+		if err != nil {
+			return fmt.Errorf("brook: check %s: %w", tdir, err)
+		}
+		for _, e := range ents {
+			if p, err := strconv.Atoi(e.Name()); err == nil && p >= 0 && e.IsDir() {
+				found = append(found, p)
+			}
+		}
+		slices.Sort(found)
+	} else {
+		for p := range parts {
+			found = append(found, p)
+		}
+	}
+	for _, p := range found {
+		c.add(c.partition(name, p))
+	}
+	return nil
+}
+
+// partition checks one partition's log.
+func (c *checker) partition(topic string, p int) LogCheck {
+	res := LogCheck{Path: rel("topics", topic, strconv.Itoa(p)), Topic: topic, Partition: p, Status: CheckOK}
+	l, ok := c.openLog(&res, filepath.Join(c.dir, res.Path), true)
+	if !ok {
+		return res
+	}
+	verifyLog(l, &res)
+	if err := l.Close(); err != nil {
+		res.problem(CheckError, "close: "+err.Error())
+	}
+	return res
+}
+
+// groups checks every group's committed offsets.
+func (c *checker) groups() error {
+	ents, err := readDirIfExists(filepath.Join(c.dir, "groups"))
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		path := rel("groups", e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			c.add(LogCheck{Path: path, Group: e.Name(), Partition: -1, Status: CheckCorrupt,
+				Problems: []string{checkMode(path, e.Type(), true).Error()}})
+		case !e.IsDir() || !validName(e.Name()):
+			c.rep.Stray = append(c.rep.Stray, path)
+		default:
+			c.add(c.group(e.Name()))
+		}
+	}
+	return nil
+}
+
+// group checks a group's committed offsets: the log's records, then their
+// replay as the group loads them.
+func (c *checker) group(id string) LogCheck {
+	res := LogCheck{Path: rel("groups", id), Group: id, Partition: -1, Status: CheckOK}
+	l, ok := c.openLog(&res, filepath.Join(c.dir, res.Path), false)
+	if !ok {
+		return res
+	}
+	defer l.Close()
+	verifyLog(l, &res)
+	if res.Status.Damaged() {
+		return res
+	}
+	s := &offsetStore{log: l, logger: c.opts.Logger, committed: make(map[TopicPartition]int64), dirty: make(map[TopicPartition]struct{})}
+	if err := s.replay(); err != nil {
+		res.problem(CheckCorrupt, fmt.Sprintf("the group fails to load: %v: committed offsets %s: %v", ErrCorrupt, res.Path, err))
+		return res
+	}
+	res.Committed = s.all()
+	return res
+}
+
+// openLog opens the log in dir for res (read-only unless RepairTails),
+// noting a repaired tail. It reports false, with res's problem set, when
+// the log cannot be opened.
+func (c *checker) openLog(res *LogCheck, dir string, partition bool) (*storage.Log, bool) {
+	err := checkEntry(dir, true)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if partition {
+			res.problem(CheckMissing, fmt.Sprintf("%v: partition directory %s is missing", ErrCorrupt, dir))
+		} else {
+			res.problem(CheckMissing, err.Error())
+		}
+		return nil, false
+	case err != nil:
+		res.problem(CheckCorrupt, err.Error())
+		return nil, false
+	}
+	l, err := storage.Open(dir, &storage.Options{Sync: storage.SyncNever, ReadOnly: !c.opts.RepairTails,
+		OpenDamaged: partition, Logger: c.opts.Logger})
+	if err != nil {
+		res.problem(statusOf(err), err.Error())
+		return nil, false
+	}
+	if rec := l.Recovery(); rec.TruncatedBytes > 0 || rec.TruncatedRecords > 0 {
+		res.Status = CheckRepaired
+		res.TailRepair = &TailRepair{TruncatedRecords: rec.TruncatedRecords, TruncatedBytes: rec.TruncatedBytes,
+			SavedTo: rec.SavedTo, Reason: rec.Reason}
+	}
+	res.FirstOffset, res.NextOffset, res.Bytes = l.FirstOffset(), l.NextOffset(), l.Size()
+	return l, true
+}
+
+// add appends res to the report.
+func (c *checker) add(res LogCheck) { c.rep.Logs = append(c.rep.Logs, res) }
+
+// problem notes a problem and the status it implies; a status already
+// damaged stays as it is.
+func (res *LogCheck) problem(status CheckStatus, p string) {
+	res.Problems = append(res.Problems, p)
+	if !res.Status.Damaged() {
+		res.Status = status
+	}
+}
+
+// statusOf returns the status an error implies.
+func statusOf(err error) CheckStatus {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, storage.ErrCorrupt) ||
+		errors.Is(err, ErrUnexpectedFile) || errors.Is(err, storage.ErrUnexpectedFile) {
+		return CheckCorrupt
+	}
+	return CheckError
+}
+
+// openError returns what a read-only Open of dir returns (the validation
+// every Open does), nil when it succeeds.
+func openError(dir string, logger *slog.Logger) error {
+	b, err := Open(dir, &Options{ReadOnly: true, Logger: logger})
+	if err != nil {
+		return err
+	}
+	return b.Close()
+}
+
+// readDirIfExists is os.ReadDir, with no entries for a missing directory.
+func readDirIfExists(dir string) ([]fs.DirEntry, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("brook: check %s: %w", dir, err)
+	}
+	return ents, nil
+}
+
+// verifyLog reads every record of l, counting those that read back whole
+// and in order. It reads one segment at a time, because a read returns
+// nothing past damage: a damaged segment is reported and skipped, and the
+// report covers the rest of the log.
+func verifyLog(l *storage.Log, res *LogCheck) {
+	if err := l.Damage(); err != nil { // found by Open (OpenDamaged)
+		res.damage(err)
+	}
+	starts := l.SegmentOffsets()
+	next := l.NextOffset()
+	for off := l.FirstOffset(); off < next; {
+		end := next // the start of the next segment, or the end of the log
+		if i := firstAfter(starts, off); i < len(starts) {
+			end = min(starts[i], next)
+		}
+		recs, err := l.Read(off, int(min(end-off, 10000)), 8<<20)
+		if err != nil {
+			if !errors.Is(err, storage.ErrCorrupt) {
+				res.problem(CheckError, err.Error())
+				return
+			}
+			res.damage(err)
+			off = end
+			continue
+		}
+		if len(recs) == 0 {
+			res.problem(CheckCorrupt, fmt.Sprintf("no record at offset %d, before the end %d", off, next))
+			return
+		}
+		for _, r := range recs {
+			if r.Offset != off {
+				res.problem(CheckCorrupt, fmt.Sprintf("offset %d follows %d", r.Offset, off-1))
+			}
+			off = r.Offset + 1
+			res.Records++
+		}
+	}
+}
+
+// firstAfter returns the index of the first element of sorted greater than
+// v, or len(sorted).
+func firstAfter(sorted []int64, v int64) int {
+	i, found := slices.BinarySearch(sorted, v)
+	if found {
+		i++
+	}
+	return i
+}
+
+// damage notes a *storage.CorruptError (once per place).
+func (res *LogCheck) damage(err error) {
+	var ce *storage.CorruptError
+	if !errors.As(err, &ce) {
+		res.problem(CheckCorrupt, err.Error())
+		return
+	}
+	d := Damage{Segment: ce.Segment, Offset: ce.Offset, Reason: ce.Reason}
+	if slices.Contains(res.Damage, d) {
+		return
+	}
+	res.Damage = append(res.Damage, d)
+	res.problem(CheckCorrupt, err.Error())
+}
