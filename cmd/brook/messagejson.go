@@ -79,12 +79,12 @@ const produceJSONHelp = `With --json, each line is one JSON object (what consume
    "timestamp": "2026-12-03T10:00:00Z"}
 Every field may be left out or null: no key, an empty value, no headers, the
 partition of --partition or of the key, the time of publishing. "headers" is an
-object, or a list of {"key": ..., "value": ...} (which keeps order and repeats);
-an object's keys are header names as text.
-"timestamp" is RFC 3339 or milliseconds since 1970 (Kafka's unit). Byte fields are
-strings in --encoding; "key_encoding" and "value_encoding" (also in a header of the
-list) override it for one field: text, base64 or hex. "topic" and "offset" are
-ignored; any other field is an error naming the line. Blank lines are skipped.`
+object (its keys are header names, as text) or a list of {"key": ..., "value": ...}
+(which keeps order and repeats). "timestamp" is RFC 3339 or milliseconds since 1970
+(Kafka's unit). Byte fields are strings in --encoding; "key_encoding" and
+"value_encoding" (also in a header of the list) override it for one field: text,
+base64 or hex. "topic" and "offset" are ignored; any other field is an error naming
+the line. Blank lines are skipped.`
 
 // parseJSONLine reads one line of produce --json into m, its byte fields
 // in enc unless a line names another. m.Partition is left alone when the
