@@ -233,7 +233,8 @@ func (c *checker) allTopics() error {
 		case !e.IsDir():
 			c.rep.Stray = append(c.rep.Stray, path)
 		case !validName(e.Name()):
-			// Open refuses it (OpenError); there is no topic to check.
+			c.add(LogCheck{Path: path, Partition: -1, Status: CheckCorrupt, Problems: []string{fmt.Sprintf(
+				"%v: %s is not a valid topic name, and Open refuses a directory that is not a topic", ErrCorrupt, path)}})
 		default:
 			if err := c.topic(e.Name()); err != nil {
 				return err

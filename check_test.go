@@ -87,7 +87,7 @@ func TestCheckAgreesWithOpen(t *testing.T) {
 		"topic.json missing": {openErr: ErrCorrupt, log: "topics/t/topic.json", damage: func(t *testing.T, dir string) {
 			require.NoError(t, os.Remove(filepath.Join(dir, "topics", "t", "topic.json")))
 		}},
-		"a directory in topics/ with an invalid name": {openErr: ErrCorrupt, damage: func(t *testing.T, dir string) {
+		"a directory in topics/ with an invalid name": {openErr: ErrCorrupt, log: "topics/bad name", damage: func(t *testing.T, dir string) {
 			require.NoError(t, os.Mkdir(filepath.Join(dir, "topics", "bad name"), 0o700))
 		}},
 		"a missing partition directory": {openErr: ErrCorrupt, log: "topics/t/1", damage: func(t *testing.T, dir string) {
@@ -109,6 +109,11 @@ func TestCheckAgreesWithOpen(t *testing.T) {
 			_, err = l.Append(context.Background(), []storage.Record{{Value: []byte{9, 9, 9}}})
 			require.NoError(t, err)
 			require.NoError(t, l.Close())
+		}},
+		"a group directory that is a link": {groupErr: true, log: "groups/g", damage: func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "groups", "g")
+			require.NoError(t, os.Rename(p, filepath.Join(dir, "elsewhere")))
+			require.NoError(t, os.Symlink(filepath.Join(dir, "elsewhere"), p))
 		}},
 		"a flipped byte in the only segment": {log: "topics/t/0", damage: func(t *testing.T, dir string) {
 			flipSegmentByte(t, segmentFiles(t, dir, "t", 0))

@@ -27,7 +27,7 @@ func TestCheckAgreesWithOpen(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(data), `"version": 1`, `"version": 7`, 1)), 0o600))
 		}},
-		"a directory in topics/ with an invalid name": {report: "Open fails: ", damage: func(t *testing.T, dir string) {
+		"a directory in topics/ with an invalid name": {report: "topics/bad name: brook: corrupt data: ", damage: func(t *testing.T, dir string) {
 			require.NoError(t, os.Mkdir(filepath.Join(dir, "topics", "bad name"), 0o700))
 		}},
 		"an offsets record that does not decode": {report: "groups/g: the group fails to load: ", damage: func(t *testing.T, dir string) {
