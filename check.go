@@ -1,10 +1,12 @@
 package brook
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,6 +92,7 @@ func Check(dir string, opts *CheckOptions) (*CheckReport, error) {
 	if err := c.groups(); err != nil {
 		return nil, err
 	}
+	c.notePastEnd()
 	c.rep.OpenError = openError(dir, o.Logger)
 	return c.rep, nil
 }
@@ -209,6 +212,28 @@ func (c *checker) groups() error {
 		}
 	}
 	return nil
+}
+
+// notePastEnd notes each committed offset past its partition's end.
+func (c *checker) notePastEnd() {
+	ends := make(map[TopicPartition]int64)
+	for _, l := range c.rep.Logs {
+		if l.Topic != "" && l.Partition >= 0 && !l.Status.Damaged() {
+			ends[TopicPartition{Topic: l.Topic, Partition: l.Partition}] = l.NextOffset
+		}
+	}
+	for i := range c.rep.Logs {
+		g := &c.rep.Logs[i]
+		tps := slices.SortedFunc(maps.Keys(g.Committed), func(x, y TopicPartition) int {
+			return cmp.Or(cmp.Compare(x.Topic, y.Topic), cmp.Compare(x.Partition, y.Partition))
+		})
+		for _, tp := range tps {
+			if end, ok := ends[tp]; ok && g.Committed[tp] > end {
+				g.Notes = append(g.Notes, fmt.Sprintf("committed offset %d of %s is past its end %d; the group moves it back to %d when it loads",
+					g.Committed[tp], tp, end, end))
+			}
+		}
+	}
 }
 
 // group checks a group's committed offsets: the log's records, then their

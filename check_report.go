@@ -51,6 +51,10 @@ type LogCheck struct {
 	// Problems says, one sentence each, everything wrong with the log
 	// (the Damage included).
 	Problems []string
+	// Notes says what is not damage but worth knowing: a group's
+	// committed offset past its partition's end (after an unsynced tail
+	// was lost), which the group moves back to the end when it loads.
+	Notes []string
 }
 
 // Damage is one damaged place in a log: the segment file and the first

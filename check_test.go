@@ -314,3 +314,24 @@ func TestRepairPartitionRefusals(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, RepairResult{}, res, "no damage: nothing changed")
 }
+
+// TestCheckNotesOffsetPastEnd: a committed offset past its partition's end
+// (an unsynced tail lost) is noted, not damage: the group moves it back.
+func TestCheckNotesOffsetPastEnd(t *testing.T) {
+	dir := checkDir(t, nil)
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, b.SetCommittedOffsets("g", map[TopicPartition]int64{{Topic: "t", Partition: 0}: 3}))
+	require.NoError(t, b.Close())
+	seg := segmentFiles(t, dir, "t", 0)[0]
+	fi, err := os.Stat(seg)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(seg, fi.Size()-5)) // the last record lost
+
+	rep, err := Check(dir, nil)
+	require.NoError(t, err)
+	assert.True(t, rep.Healthy(), "%+v", rep)
+	g := rep.Logs[2]
+	require.Equal(t, "g", g.Group)
+	assert.Equal(t, []string{"committed offset 3 of t/0 is past its end 2; the group moves it back to 2 when it loads"}, g.Notes)
+}

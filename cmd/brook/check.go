@@ -35,7 +35,16 @@ type checkResult struct {
 	NextOffset  int64           `json:"next_offset"`
 	Repair      *repairInfo     `json:"repair,omitempty"`
 	Committed   []committedJSON `json:"committed,omitempty"` // a group's committed offsets
+	Damage      []damageJSON    `json:"damage,omitempty"`    // each damaged place
 	Problems    []string        `json:"problems,omitempty"`
+	Notes       []string        `json:"notes,omitempty"` // not damage
+}
+
+// damageJSON is one damaged place of a log.
+type damageJSON struct {
+	Segment string `json:"segment"`
+	Offset  int64  `json:"offset"`
+	Reason  string `json:"reason"`
 }
 
 // committedJSON is one committed offset of a group.
@@ -132,7 +141,10 @@ func (a *app) check(topics []string, repair bool) error {
 // resultOf is the output of one log of brook.Check's report.
 func resultOf(l brook.LogCheck) checkResult {
 	res := checkResult{Log: l.Path, Topic: l.Topic, Group: l.Group, Status: string(l.Status), Records: l.Records,
-		Bytes: l.Bytes, FirstOffset: l.FirstOffset, NextOffset: l.NextOffset, Problems: l.Problems}
+		Bytes: l.Bytes, FirstOffset: l.FirstOffset, NextOffset: l.NextOffset, Problems: l.Problems, Notes: l.Notes}
+	for _, d := range l.Damage {
+		res.Damage = append(res.Damage, damageJSON(d))
+	}
 	if l.Partition >= 0 {
 		p := l.Partition
 		res.Partition = &p
@@ -198,6 +210,9 @@ func (a *app) printCheck(rep checkReport) error {
 		}
 		for _, p := range r.Problems {
 			fmt.Fprintf(a.stdout, "\n%s: %s", r.Log, p)
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(a.stdout, "\n%s: note: %s", r.Log, n)
 		}
 	}
 	for _, s := range rep.Stray {
