@@ -184,7 +184,8 @@ func TestCheckNotesOffsetPastEnd(t *testing.T) {
 	require.NoError(t, os.Truncate(seg, fi.Size()-5)) // the last record lost
 
 	r := mustRun(t, dir, "", "check")
-	assert.Contains(t, r.stdout, "groups/g: note: committed offset 3 of t/0 is past its end 2; the group moves it back to 2 when it loads")
+	// produce batches lines, and a torn batch is cut whole: the end is 1 or 2.
+	assert.Regexp(t, `groups/g: note: committed offset 3 of t/0 is past its end ([12]); the group moves it back to ([12]) when it loads`, r.stdout)
 	r = mustRun(t, dir, "", "check", "--json")
 	var rep checkReport
 	decode(t, r.stdout, &rep)
