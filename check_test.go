@@ -2,6 +2,7 @@ package brook
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,6 +76,7 @@ func TestCheckAgreesWithOpen(t *testing.T) {
 	cases := map[string]struct {
 		damage   func(t *testing.T, dir string)
 		openErr  error  // what Open returns; nil: it opens
+		anyOpen  bool   // Open may fail or open the rest (a missing partition fails alone since #18 item 4)
 		groupErr bool   // loading group g fails
 		log      string // the log reported damaged, "" for none but OpenError
 	}{
@@ -90,7 +92,7 @@ func TestCheckAgreesWithOpen(t *testing.T) {
 		"a directory in topics/ with an invalid name": {openErr: ErrCorrupt, log: "topics/bad name", damage: func(t *testing.T, dir string) {
 			require.NoError(t, os.Mkdir(filepath.Join(dir, "topics", "bad name"), 0o700))
 		}},
-		"a missing partition directory": {openErr: ErrCorrupt, log: "topics/t/1", damage: func(t *testing.T, dir string) {
+		"a missing partition directory": {anyOpen: true, log: "topics/t/1", damage: func(t *testing.T, dir string) {
 			require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "t", "1")))
 		}},
 		"a partition directory that is a link": {openErr: ErrUnexpectedFile, log: "topics/t/1", damage: func(t *testing.T, dir string) {
@@ -132,18 +134,24 @@ func TestCheckAgreesWithOpen(t *testing.T) {
 				_, groupErr = b.GroupStats("g")
 				require.NoError(t, b.Close())
 			}
-			if c.openErr != nil {
+			switch {
+			case c.openErr != nil:
 				require.ErrorIs(t, openErr, c.openErr)
-			} else {
+			case !c.anyOpen:
 				require.NoError(t, openErr)
 			}
-			assert.Equal(t, c.groupErr, groupErr != nil, "loading the group: %v", groupErr)
+			if openErr == nil {
+				assert.Equal(t, c.groupErr, groupErr != nil, "loading the group: %v", groupErr)
+			}
 
 			rep, err := Check(dir, nil)
 			require.NoError(t, err)
 			assert.Equal(t, openErr == nil && groupErr == nil && c.log == "", rep.Healthy(), "%+v", rep)
-			if c.openErr != nil {
-				assert.ErrorIs(t, rep.OpenError, c.openErr)
+			if openErr != nil {
+				require.Error(t, rep.OpenError, "Open fails, and Check says so")
+				for _, sentinel := range []error{ErrCorrupt, ErrUnexpectedFile, ErrNotDataDir} {
+					assert.Equal(t, errors.Is(openErr, sentinel), errors.Is(rep.OpenError, sentinel), "%v / %v", openErr, rep.OpenError)
+				}
 			} else {
 				assert.NoError(t, rep.OpenError)
 			}
