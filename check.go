@@ -1,7 +1,6 @@
 package brook
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -86,6 +85,9 @@ func Check(dir string, opts *CheckOptions) (*CheckReport, error) {
 		}
 		return c.rep, nil
 	}
+	if err := c.rootStray(); err != nil {
+		return nil, err
+	}
 	if err := c.allTopics(); err != nil {
 		return nil, err
 	}
@@ -118,6 +120,20 @@ func (c *checker) namedTopic(name string) error {
 	return c.topic(name)
 }
 
+// rootStray lists what the data directory holds beside Brook's layout.
+func (c *checker) rootStray() error {
+	ents, err := readDirIfExists(c.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if n := e.Name(); n != markerName && n != "LOCK" && !slices.Contains(dataSubdirs, n) {
+			c.rep.Stray = append(c.rep.Stray, n)
+		}
+	}
+	return nil
+}
+
 // allTopics checks every topic in topics/.
 func (c *checker) allTopics() error {
 	ents, err := readDirIfExists(filepath.Join(c.dir, "topics"))
@@ -129,12 +145,12 @@ func (c *checker) allTopics() error {
 		switch {
 		case e.Type()&fs.ModeSymlink != 0:
 			c.add(LogCheck{Path: path, Topic: e.Name(), Partition: -1, Status: CheckCorrupt,
-				Problems: []string{checkMode(path, e.Type(), true).Error()}})
+				Problems: []string{checkMode(filepath.Join(c.dir, path), e.Type(), true).Error()}})
 		case !e.IsDir():
 			c.rep.Stray = append(c.rep.Stray, path)
 		case !validName(e.Name()):
 			c.add(LogCheck{Path: path, Partition: -1, Status: CheckCorrupt, Problems: []string{fmt.Sprintf(
-				"%v: %s is not a valid topic name, and Open refuses a directory that is not a topic", ErrCorrupt, path)}})
+				"%v: %s is not a valid topic name, and Open refuses a directory that is not a topic", ErrCorrupt, filepath.Join(c.dir, path))}})
 		default:
 			if err := c.topic(e.Name()); err != nil {
 				return err
@@ -152,29 +168,37 @@ func (c *checker) topic(name string) error {
 		c.add(LogCheck{Path: rel("topics", name), Topic: name, Partition: -1, Status: CheckCorrupt, Problems: []string{err.Error()}})
 		return nil
 	}
-	meta, metaErr := readTopicMeta(tdir, name)
-	parts := meta.Partitions
-	var found []int
-	if metaErr != nil {
-		c.add(LogCheck{Path: rel("topics", name, "topic.json"), Topic: name, Partition: -1,
-			Status: statusOf(metaErr), Problems: []string{metaErr.Error()}})
-		ents, err := os.ReadDir(tdir)
-		if err != nil {
-			return fmt.Errorf("brook: check %s: %w", tdir, err)
-		}
-		for _, e := range ents {
-			if p, err := strconv.Atoi(e.Name()); err == nil && p >= 0 && e.IsDir() {
-				found = append(found, p)
-			}
-		}
-		slices.Sort(found)
-	} else {
-		for p := range parts {
-			found = append(found, p)
+	ents, err := os.ReadDir(tdir)
+	if err != nil {
+		return fmt.Errorf("brook: check %s: %w", tdir, err)
+	}
+	var dirs []int // the partition directories found
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		switch {
+		case err == nil && p >= 0 && strconv.Itoa(p) == e.Name() && (e.IsDir() || e.Type()&fs.ModeSymlink != 0):
+			dirs = append(dirs, p)
+		case e.Name() != "topic.json":
+			c.rep.Stray = append(c.rep.Stray, rel("topics", name, e.Name()))
 		}
 	}
-	for _, p := range found {
+	slices.Sort(dirs)
+	meta, err := readTopicMeta(tdir, name)
+	if err != nil {
+		c.add(LogCheck{Path: rel("topics", name, "topic.json"), Topic: name, Partition: -1,
+			Status: statusOf(err), Problems: []string{err.Error()}})
+		for _, p := range dirs {
+			c.add(c.partition(name, p))
+		}
+		return nil
+	}
+	for p := range meta.Partitions {
 		c.add(c.partition(name, p))
+	}
+	for _, p := range dirs {
+		if p >= meta.Partitions {
+			c.rep.Stray = append(c.rep.Stray, rel("topics", name, strconv.Itoa(p)))
+		}
 	}
 	return nil
 }
@@ -204,7 +228,7 @@ func (c *checker) groups() error {
 		switch {
 		case e.Type()&fs.ModeSymlink != 0:
 			c.add(LogCheck{Path: path, Group: e.Name(), Partition: -1, Status: CheckCorrupt,
-				Problems: []string{checkMode(path, e.Type(), true).Error()}})
+				Problems: []string{checkMode(filepath.Join(c.dir, path), e.Type(), true).Error()}})
 		case !e.IsDir() || !validName(e.Name()):
 			c.rep.Stray = append(c.rep.Stray, path)
 		default:
@@ -224,10 +248,7 @@ func (c *checker) notePastEnd() {
 	}
 	for i := range c.rep.Logs {
 		g := &c.rep.Logs[i]
-		tps := slices.SortedFunc(maps.Keys(g.Committed), func(x, y TopicPartition) int {
-			return cmp.Or(cmp.Compare(x.Topic, y.Topic), cmp.Compare(x.Partition, y.Partition))
-		})
-		for _, tp := range tps {
+		for _, tp := range slices.SortedFunc(maps.Keys(g.Committed), compareTopicPartition) {
 			if end, ok := ends[tp]; ok && g.Committed[tp] > end {
 				g.Notes = append(g.Notes, fmt.Sprintf("committed offset %d of %s is past its end %d; the group moves it back to %d when it loads",
 					g.Committed[tp], tp, end, end))

@@ -82,8 +82,10 @@ type CheckReport struct {
 	// order (its metadata file first when it is damaged), then the groups.
 	Logs []LogCheck
 	// Stray lists what is in the data directory that Brook did not write
-	// and leaves alone (a file in topics/, a directory in groups/ that is
-	// not a valid group id), relative to Dir. It is not damage.
+	// and leaves alone, relative to Dir: a file beside Brook's layout, in
+	// topics/ or in a topic's directory, a partition directory past the
+	// topic's count, an entry of groups/ that is not a valid group id. It
+	// is not damage.
 	Stray []string
 	// OpenError is the error Open returns for this directory (read-only
 	// or not), nil when Open succeeds; Healthy is false while it is set.

@@ -300,10 +300,15 @@ func TestCheckStrayFiles(t *testing.T) {
 	notes := filepath.Join(dir, "topics", "notes.txt")
 	require.NoError(t, os.WriteFile(notes, []byte("mine"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "groups", "README"), []byte("mine"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "topics", "t", "0.bak"), []byte("mine"), 0o600))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "topics", "t", "7"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "backup.tar"), nil, 0o600))
 	rep, err := Check(dir, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.Healthy(), "%+v", rep)
-	assert.Equal(t, []string{filepath.Join("topics", "notes.txt"), filepath.Join("groups", "README")}, rep.Stray)
+	assert.Len(t, rep.Logs, 3, "a directory past the partition count is not a partition")
+	assert.Equal(t, []string{"backup.tar", filepath.Join("topics", "notes.txt"), filepath.Join("topics", "t", "0.bak"),
+		filepath.Join("topics", "t", "7"), filepath.Join("groups", "README")}, rep.Stray)
 	assert.FileExists(t, notes)
 }
 
