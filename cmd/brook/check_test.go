@@ -193,3 +193,14 @@ func TestCheckNotesOffsetPastEnd(t *testing.T) {
 	assert.Len(t, rep.Logs[2].Notes, 1)
 	assert.Contains(t, rep.Logs[2].Committed, committedJSON{Topic: "t", Partition: 0, Offset: 3})
 }
+
+func TestCheckListsStrayFiles(t *testing.T) {
+	dir := healthyDir(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "topics", "notes.txt"), []byte("mine"), 0o600))
+	r := mustRun(t, dir, "", "check")
+	assert.Contains(t, r.stdout, "topics/notes.txt: not written by Brook; left alone")
+	assert.Contains(t, r.stdout, "3 logs checked: 3 ok, 0 repaired, 0 damaged", "a stray file is not damage")
+	var rep checkReport
+	decode(t, mustRun(t, dir, "", "check", "--json").stdout, &rep)
+	assert.Equal(t, []string{filepath.Join("topics", "notes.txt")}, rep.Stray)
+}
