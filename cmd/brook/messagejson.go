@@ -94,6 +94,11 @@ func parseJSONLine(line []byte, enc encoding, m *brook.Message) error {
 	dec.DisallowUnknownFields()
 	var in inputJSON
 	if err := dec.Decode(&in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("%s: want %s, not a JSON %s (a JSON document as a value is a string holding it)",
+				te.Field, fieldKind(te.Field), te.Value)
+		}
 		return fmt.Errorf("not a JSON object of a message: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -122,6 +127,17 @@ func parseJSONLine(line []byte, enc encoding, m *brook.Message) error {
 	hs, err := parseHeadersJSON(in.Headers, enc)
 	m.Headers = append(m.Headers, hs...)
 	return err
+}
+
+// fieldKind names what a field of inputJSON holds, for errors.
+func fieldKind(field string) string {
+	switch field {
+	case "partition":
+		return "a partition number"
+	case "offset":
+		return "an offset"
+	}
+	return "a string"
 }
 
 // decodeField decodes the string s of field name, in named if set, else

@@ -75,6 +75,8 @@ func TestProduceJSONErrors(t *testing.T) {
 		want string
 	}{
 		"not JSON":          {`hello`, "line 2: not a JSON object of a message"},
+		"value an object":   {`{"value": {"a": 1}}`, "line 2: value: want a string, not a JSON object (a JSON document as a value is a string holding it)"},
+		"partition a word":  {`{"value": "x", "partition": "two"}`, "line 2: partition: want a partition number, not a JSON string"},
 		"unknown field":     {`{"vlaue": "x"}`, `line 2: not a JSON object of a message: json: unknown field "vlaue"`},
 		"two objects":       {`{"value": "x"} {"value": "y"}`, "line 2: more than one JSON value on the line"},
 		"bad base64":        {`{"value": "!!", "value_encoding": "base64"}`, "line 2: value: not valid base64"},
