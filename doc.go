@@ -69,7 +69,9 @@
 //   - On-disk repair: a torn or zeroed tail left by a crash is cut back to
 //     the last whole record when the broker opens (the cut bytes are kept
 //     beside the partition); damage anywhere else is reported as ErrCorrupt,
-//     never served and never repaired by dropping data.
+//     never served and never repaired by dropping data. Check verifies a
+//     data directory read-only (also one a program holds) and reports every
+//     damaged place; RepairPartition is the explicit cut at the damage.
 //
 // # Concurrency
 //

@@ -154,11 +154,11 @@ func testDamagedPartition(t *testing.T, damage func(*testing.T, []string)) {
 		}
 	}
 	assert.ErrorIs(t, ferr, ErrPartitionFailed)
-	_, err = RepairPartition(dir, "t", 0)
+	_, err = RepairPartition(dir, "t", 0, nil)
 	assert.ErrorIs(t, err, ErrLocked, "repair needs the directory free")
 	require.NoError(t, b.Close())
 
-	res, err := RepairPartition(dir, "t", 0)
+	res, err := RepairPartition(dir, "t", 0, nil)
 	require.NoError(t, err)
 	assert.NotEmpty(t, res.Damage)
 	assert.Equal(t, perPartition-res.CutAt, res.DroppedRecords)

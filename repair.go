@@ -1,7 +1,9 @@
 package brook
 
 import (
-	"fmt"
+	"errors"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,39 +29,65 @@ type RepairResult struct {
 	SavedTo []string
 }
 
+// RepairOptions configures RepairPartition. The zero value (or nil) means
+// defaults.
+type RepairOptions struct {
+	// Logger receives the storage layer's report of the cut (Warn).
+	// RepairPartition prints nothing. Default: discard.
+	Logger *slog.Logger
+}
+
 // RepairPartition cuts partition partition of topic in the data directory
-// dataDir at its first damage (see ErrPartitionFailed): the explicit
-// operator action behind `brook check --repair TOPIC/PARTITION`, and the
-// only way Brook drops records that are not a torn tail. Every byte removed
-// is kept beside the log (RepairResult.SavedTo). After it the partition
-// opens healthy, ends at CutAt and takes publishes again; a group's
-// committed offset past CutAt is moved back to it when the broker opens.
+// dir at its first damage (see ErrPartitionFailed; Check lists the damaged
+// partitions): the explicit operator action behind `brook check --repair
+// TOPIC/PARTITION`, and the only way Brook drops records that are not a
+// torn tail. Every byte removed is kept beside the log
+// (RepairResult.SavedTo), and RepairResult says how many records were
+// dropped. After it the partition opens healthy, ends at CutAt and takes
+// publishes again; a group's committed offset past CutAt is moved back to
+// it when the broker opens. A partition without damage is left unchanged
+// and the zero RepairResult returned.
 //
 // The data directory must not be open: RepairPartition takes its lock and
-// returns an ErrLocked error while a Broker holds it. It returns
-// ErrNotDataDir, ErrUnknownTopic or ErrInvalidPartition for a partition
-// that is not there.
-func RepairPartition(dataDir, topic string, partition int) (RepairResult, error) {
-	if _, err := os.Stat(filepath.Join(dataDir, markerName)); err != nil {
-		return RepairResult{}, fmt.Errorf("%w: %s", ErrNotDataDir, dataDir)
+// returns an ErrLocked error naming the process that holds it. It returns
+// ErrNotDataDir, ErrInvalidTopicName, ErrUnknownTopic or
+// ErrInvalidPartition for a partition that is not there, and ErrCorrupt
+// for a topic whose metadata is damaged.
+func RepairPartition(dir, topic string, partition int, opts *RepairOptions) (RepairResult, error) {
+	var o RepairOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := CheckDataDir(dir); err != nil {
+		return RepairResult{}, err
 	}
 	if err := checkTopicName(topic); err != nil {
 		return RepairResult{}, err
 	}
-	lf, err := lockDir(dataDir)
+	lf, err := lockDir(dir)
 	if err != nil {
 		return RepairResult{}, err
 	}
 	defer lf.Close()
-	tdir := filepath.Join(dataDir, "topics", topic)
-	if _, err := os.Stat(filepath.Join(tdir, "topic.json")); err != nil {
+	tdir := filepath.Join(dir, "topics", topic)
+	if _, err := os.Lstat(tdir); errors.Is(err, fs.ErrNotExist) {
 		return RepairResult{}, &TopicError{Topic: topic, Err: ErrUnknownTopic}
 	}
-	pdir := filepath.Join(tdir, strconv.Itoa(partition))
-	if fi, err := os.Stat(pdir); partition < 0 || err != nil || !fi.IsDir() {
-		return RepairResult{}, &PartitionError{Topic: topic, Partition: partition, Err: ErrInvalidPartition}
+	meta, err := readTopicMeta(tdir, topic)
+	if err != nil {
+		return RepairResult{}, &TopicError{Topic: topic, Err: err}
 	}
-	res, err := storage.Repair(pdir, nil)
+	if partition < 0 || partition >= meta.Partitions {
+		return RepairResult{}, &PartitionError{Topic: topic, Partition: partition, Partitions: meta.Partitions, Err: ErrInvalidPartition}
+	}
+	pdir := filepath.Join(tdir, strconv.Itoa(partition))
+	if err := checkEntry(pdir, true); err != nil {
+		return RepairResult{}, storageError(topic, partition, err)
+	}
+	res, err := storage.Repair(pdir, &storage.Options{Logger: o.Logger})
 	if err != nil {
 		return RepairResult{}, storageError(topic, partition, err)
 	}

@@ -181,17 +181,9 @@ func writeMeta(m metaFS, dir string, meta topicMeta) error {
 // loadTopic reads a topic's metadata and opens its partitions.
 func loadTopic(b *Broker, name string) (*Topic, error) {
 	dir := filepath.Join(b.dir, "topics", name)
-	path := filepath.Join(dir, "topic.json")
-	data, err := readTopicFile(path)
+	meta, err := readTopicMeta(dir, name)
 	if err != nil {
 		return nil, err
-	}
-	var meta topicMeta
-	if err := json.Unmarshal(data, &meta); err != nil {
-		return nil, fmt.Errorf("%w: topic metadata %s: %v", ErrCorrupt, path, err)
-	}
-	if meta.Version != topicMetaVersion || meta.Name != name || !validName(name) || meta.config().validate() != nil {
-		return nil, fmt.Errorf("%w: topic metadata %s: unknown version or invalid content", ErrCorrupt, path)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
 	if err := checkPartitionDirs(dir, meta.Partitions); err != nil {
@@ -205,6 +197,24 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 		t.loadEnds[p] = l.NextOffset()
 	}
 	return t, nil
+}
+
+// readTopicMeta reads and validates the topic.json of the topic name in
+// dir, as Open does (and Check, which must agree with it).
+func readTopicMeta(dir, name string) (topicMeta, error) {
+	path := filepath.Join(dir, "topic.json")
+	data, err := readTopicFile(path)
+	if err != nil {
+		return topicMeta{}, err
+	}
+	var meta topicMeta
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return topicMeta{}, fmt.Errorf("%w: topic metadata %s: %v", ErrCorrupt, path, err)
+	}
+	if meta.Version != topicMetaVersion || meta.Name != name || !validName(name) || meta.config().validate() != nil {
+		return topicMeta{}, fmt.Errorf("%w: topic metadata %s: unknown version or invalid content", ErrCorrupt, path)
+	}
+	return meta, nil
 }
 
 // readTopicFile reads a topic.json. A missing file is damage (ErrCorrupt);

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -10,32 +12,46 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/brookmq/brook"
-	"github.com/brookmq/brook/storage"
 )
 
-// Statuses of a checked log.
+// Statuses of a checked log, as brook.CheckStatus says them.
 const (
-	statusOK       = "ok"       // every record read back and verified
-	statusRepaired = "repaired" // a torn tail was cut on open; the rest verified
-	statusCorrupt  = "corrupt"  // damage that was not (and will not be) repaired
-	statusMissing  = "missing"  // a partition directory named by topic.json is absent
-	statusError    = "error"    // the log could not be read for another reason
+	statusOK      = string(brook.CheckOK)
+	statusCorrupt = string(brook.CheckCorrupt)
+	statusError   = string(brook.CheckError)
 )
 
 // checkResult is what check found in one log: a topic's partition or a
 // group's committed offsets.
 type checkResult struct {
-	Log         string      `json:"log"` // directory, relative to the data directory
-	Topic       string      `json:"topic,omitempty"`
-	Partition   *int        `json:"partition,omitempty"`
-	Group       string      `json:"group,omitempty"`
-	Status      string      `json:"status"`
-	Records     int64       `json:"records"` // records read back and verified
-	Bytes       int64       `json:"bytes"`
-	FirstOffset int64       `json:"first_offset"`
-	NextOffset  int64       `json:"next_offset"`
-	Repair      *repairInfo `json:"repair,omitempty"`
-	Problems    []string    `json:"problems,omitempty"`
+	Log         string          `json:"log"` // directory, relative to the data directory
+	Topic       string          `json:"topic,omitempty"`
+	Partition   *int            `json:"partition,omitempty"`
+	Group       string          `json:"group,omitempty"`
+	Status      string          `json:"status"`
+	Records     int64           `json:"records"` // records read back and verified
+	Bytes       int64           `json:"bytes"`
+	FirstOffset int64           `json:"first_offset"`
+	NextOffset  int64           `json:"next_offset"`
+	Repair      *repairInfo     `json:"repair,omitempty"`
+	Committed   []committedJSON `json:"committed,omitempty"` // a group's committed offsets
+	Damage      []damageJSON    `json:"damage,omitempty"`    // each damaged place
+	Problems    []string        `json:"problems,omitempty"`
+	Notes       []string        `json:"notes,omitempty"` // not damage
+}
+
+// damageJSON is one damaged place of a log.
+type damageJSON struct {
+	Segment string `json:"segment"`
+	Offset  int64  `json:"offset"`
+	Reason  string `json:"reason"`
+}
+
+// committedJSON is one committed offset of a group.
+type committedJSON struct {
+	Topic     string `json:"topic"`
+	Partition int    `json:"partition"`
+	Offset    int64  `json:"offset"`
 }
 
 // repairInfo is storage's report of a torn tail cut on open.
@@ -52,8 +68,9 @@ type checkReport struct {
 	Logs     []checkResult `json:"logs"`
 	OK       int           `json:"ok"`
 	Repaired int           `json:"repaired"`
-	Damaged  int           `json:"damaged"` // corrupt, missing or unreadable
-	Healthy  bool          `json:"healthy"` // no log is damaged
+	Damaged  int           `json:"damaged"`         // corrupt, missing or unreadable
+	Stray    []string      `json:"stray,omitempty"` // not Brook's files, left alone
+	Healthy  bool          `json:"healthy"`         // no log is damaged
 }
 
 func newCheckCmd(a *app) *cobra.Command {
@@ -88,40 +105,27 @@ func newCheckCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// check verifies the logs of the data directory and prints the report.
+// check verifies the logs of the data directory (brook.Check) and prints
+// the report.
 func (a *app) check(topics []string, repair bool) error {
 	if err := a.requireDir(); err != nil {
 		return err
 	}
 	dir := a.dataDir()
-	if err := brook.CheckDataDir(dir); err != nil {
+	found, err := brook.Check(dir, &brook.CheckOptions{Topics: topics, RepairTails: repair})
+	if errors.Is(err, brook.ErrNotDataDir) {
 		return hinted(err, "point --dir or BROOK_DATA_DIR at a Brook data directory; Brook never uses a directory it did not create")
 	}
-	if repair {
-		// Hold the broker's lock (the flock on LOCK that Broker documents),
-		// so that no broker starts while the logs are being repaired.
-		lock, err := storage.OSFS().Lock(filepath.Join(dir, "LOCK"))
-		if err != nil {
-			return fmt.Errorf("lock %s: %w", dir, err)
-		}
-		defer lock.Close()
-	}
-	targets, err := listTargets(dir, topics)
 	if err != nil {
 		return err
 	}
-	rep := checkReport{Dir: dir, Logs: []checkResult{}}
-	for _, t := range targets {
-		res, err := checkLog(dir, t, !repair)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.rel, err)
-		}
-		rep.add(res)
+	rep := checkReport{Dir: dir, Logs: []checkResult{}, Stray: found.Stray}
+	for _, l := range found.Logs {
+		rep.add(resultOf(l))
 	}
-	if len(topics) == 0 {
-		for _, res := range checkOpen(dir, rep.Healthy) {
-			rep.add(res)
-		}
+	if found.OpenError != nil && rep.Healthy {
+		// A damaged log already reported is why Open fails: say it once.
+		rep.add(openProblem(".", found.OpenError))
 	}
 	if err := a.printCheck(rep); err != nil {
 		return err
@@ -129,21 +133,54 @@ func (a *app) check(topics []string, repair bool) error {
 	if !rep.Healthy {
 		return hinted(fmt.Errorf("%d of %d logs in %s are damaged", rep.Damaged, len(rep.Logs), dir),
 			"the problems above name each damaged segment and offset; restore those files from a backup, "+
-				"or move the damaged part aside by hand (Brook never discards data before a torn tail by itself)")
+				"or cut the partition at its damage with brook check --repair TOPIC/PARTITION (the cut bytes are kept)")
 	}
 	return nil
+}
+
+// resultOf is the output of one log of brook.Check's report.
+func resultOf(l brook.LogCheck) checkResult {
+	res := checkResult{Log: l.Path, Topic: l.Topic, Group: l.Group, Status: string(l.Status), Records: l.Records,
+		Bytes: l.Bytes, FirstOffset: l.FirstOffset, NextOffset: l.NextOffset, Problems: l.Problems, Notes: l.Notes}
+	for _, d := range l.Damage {
+		res.Damage = append(res.Damage, damageJSON(d))
+	}
+	if l.Partition >= 0 {
+		p := l.Partition
+		res.Partition = &p
+	}
+	if r := l.TailRepair; r != nil {
+		res.Repair = &repairInfo{TruncatedRecords: r.TruncatedRecords, TruncatedBytes: r.TruncatedBytes,
+			SavedTo: r.SavedTo, Reason: r.Reason}
+	}
+	for tp, off := range l.Committed {
+		res.Committed = append(res.Committed, committedJSON{Topic: tp.Topic, Partition: tp.Partition, Offset: off})
+	}
+	slices.SortFunc(res.Committed, func(x, y committedJSON) int {
+		return cmp.Or(cmp.Compare(x.Topic, y.Topic), cmp.Compare(x.Partition, y.Partition))
+	})
+	return res
+}
+
+// openProblem is the result for a failure of Open's validation.
+func openProblem(log string, err error) checkResult {
+	status := statusError
+	if errors.Is(err, brook.ErrCorrupt) || errors.Is(err, brook.ErrUnexpectedFile) {
+		status = statusCorrupt
+	}
+	return checkResult{Log: log, Status: status, Problems: []string{"Open fails: " + err.Error()}}
 }
 
 // add counts res into the report.
 func (r *checkReport) add(res checkResult) {
 	r.Logs = append(r.Logs, res)
-	switch res.Status {
-	case statusOK:
-		r.OK++
-	case statusRepaired:
+	switch st := brook.CheckStatus(res.Status); {
+	case st == brook.CheckRepaired:
 		r.Repaired++
-	default:
+	case st.Damaged():
 		r.Damaged++
+	default:
+		r.OK++
 	}
 	r.Healthy = r.Damaged == 0
 }
@@ -174,6 +211,12 @@ func (a *app) printCheck(rep checkReport) error {
 		for _, p := range r.Problems {
 			fmt.Fprintf(a.stdout, "\n%s: %s", r.Log, p)
 		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(a.stdout, "\n%s: note: %s", r.Log, n)
+		}
+	}
+	for _, s := range rep.Stray {
+		fmt.Fprintf(a.stdout, "\n%s: not written by Brook; left alone", s)
 	}
 	_, err = fmt.Fprintf(a.stdout, "\n%s checked: %d ok, %d repaired, %d damaged\n",
 		plural(len(rep.Logs), "log"), rep.OK, rep.Repaired, rep.Damaged)

@@ -36,7 +36,7 @@ func (a *app) repairPartitions(targets []string) error {
 		if !ok || err != nil {
 			return usageErr(fmt.Errorf("--repair takes TOPIC/PARTITION, not %q", t))
 		}
-		res, err := brook.RepairPartition(a.dataDir(), topic, p)
+		res, err := brook.RepairPartition(a.dataDir(), topic, p, nil)
 		if err != nil {
 			return fmt.Errorf("repair %s: %w", t, err)
 		}

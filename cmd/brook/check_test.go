@@ -133,6 +133,10 @@ func TestCheckSkipsDamagedSealedSegment(t *testing.T) {
 	assert.Equal(t, int64(300), l.NextOffset)
 	require.Len(t, l.Problems, 1)
 	assert.Contains(t, l.Problems[0], filepath.Base(segs[1]))
+	require.Len(t, l.Damage, 1)
+	assert.Equal(t, segs[1], l.Damage[0].Segment)
+	assert.GreaterOrEqual(t, l.Damage[0].Offset, segmentBase(t, segs[1]), "inside the damaged segment")
+	assert.Less(t, l.Damage[0].Offset, segmentBase(t, segs[2]), "inside the damaged segment")
 	base, next := segmentBase(t, segs[1]), segmentBase(t, segs[2])
 	assert.Equal(t, 300-(next-base), l.Records, "every record but those of the damaged segment")
 }
@@ -166,4 +170,37 @@ func TestCheckMissingPartitionAndBadMeta(t *testing.T) {
 	r = brookCmd(t, dir, "check", "nope")
 	assert.Equal(t, exitError, r.code)
 	assert.Contains(t, r.stderr, `unknown topic: "nope"`)
+}
+
+func TestCheckNotesOffsetPastEnd(t *testing.T) {
+	dir := healthyDir(t)
+	b, err := brook.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, b.SetCommittedOffsets("g", map[brook.TopicPartition]int64{{Topic: "t", Partition: 0}: 3}))
+	require.NoError(t, b.Close())
+	seg := segment(t, filepath.Join(dir, "topics", "t", "0"))
+	fi, err := os.Stat(seg)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(seg, fi.Size()-5)) // the last record lost
+
+	r := mustRun(t, dir, "", "check")
+	// produce batches lines, and a torn batch is cut whole: the end is 1 or 2.
+	assert.Regexp(t, `groups/g: note: committed offset 3 of t/0 is past its end ([12]); the group moves it back to ([12]) when it loads`, r.stdout)
+	r = mustRun(t, dir, "", "check", "--json")
+	var rep checkReport
+	decode(t, r.stdout, &rep)
+	require.Len(t, rep.Logs, 3)
+	assert.Len(t, rep.Logs[2].Notes, 1)
+	assert.Contains(t, rep.Logs[2].Committed, committedJSON{Topic: "t", Partition: 0, Offset: 3})
+}
+
+func TestCheckListsStrayFiles(t *testing.T) {
+	dir := healthyDir(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "topics", "notes.txt"), []byte("mine"), 0o600))
+	r := mustRun(t, dir, "", "check")
+	assert.Contains(t, r.stdout, "topics/notes.txt: not written by Brook; left alone")
+	assert.Contains(t, r.stdout, "3 logs checked: 3 ok, 0 repaired, 0 damaged", "a stray file is not damage")
+	var rep checkReport
+	decode(t, mustRun(t, dir, "", "check", "--json").stdout, &rep)
+	assert.Equal(t, []string{filepath.Join("topics", "notes.txt")}, rep.Stray)
 }

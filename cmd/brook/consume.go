@@ -5,8 +5,11 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +25,7 @@ type consumeFlags struct {
 	follow       bool
 	count        int
 	format       string
+	encoding     string
 }
 
 // fetchBatch is how many messages one Fetch asks for.
@@ -42,6 +46,8 @@ func newConsumeCmd(a *app) *cobra.Command {
 			"With --group it commits, so it needs the directory to itself.",
 		Example: "  brook consume orders --partition 0 --offset 42 --count 10\n" +
 			"  brook consume orders --offset -5 --format '%p/%o %k=%v\\n'\n" +
+			"  brook consume orders --offset s@2026-12-03T10:00:00Z --json\n" +
+			"  brook consume images --json --encoding base64\n" +
 			"  brook consume orders --group billing --follow",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
@@ -70,12 +76,15 @@ func newConsumeCmd(a *app) *cobra.Command {
 	fl := cmd.Flags()
 	fl.IntVarP(&f.partition, "partition", "p", 0, "read only this partition (default: all)")
 	fl.StringVarP(&f.offset, "offset", "o", "earliest",
-		"where to start: earliest, latest, an offset, or -N for the last N messages; with --group, "+
+		"where to start: earliest, latest, an offset, -N for the last N messages, or s@TIME for the first message "+
+			"at or after TIME (milliseconds since 1970, as kcat's -o s@, or RFC 3339); with --group, "+
 			"where to start partitions the group has no committed offset for (earliest or latest)")
 	fl.StringVarP(&f.group, "group", "G", "", "consume as a member of this consumer group, committing what is printed")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "keep waiting for new messages (stop with Ctrl-C)")
 	fl.IntVarP(&f.count, "count", "c", 0, "stop after this many messages (default: no limit)")
 	fl.StringVar(&f.format, "format", defaultFormat, formatHelp)
+	fl.StringVar(&f.encoding, "encoding", string(encText), encodingHelp+
+		"; under --json a key or value that is not UTF-8 is written base64 and named so by key_encoding or value_encoding")
 	return cmd
 }
 
@@ -83,8 +92,9 @@ func newConsumeCmd(a *app) *cobra.Command {
 type sink struct {
 	w      *bufio.Writer
 	f      *formatter // nil under --json
-	follow bool       // flush after every batch
-	limit  int        // 0: no limit
+	enc    encoding
+	follow bool // flush after every batch
+	limit  int  // 0: no limit
 	n      int
 }
 
@@ -100,12 +110,16 @@ func (a *app) newSink(f consumeFlags, formatSet bool) (*sink, error) {
 	case a.json && formatSet:
 		return nil, usagef("--format and --json cannot be used together")
 	}
-	s := &sink{w: bufio.NewWriterSize(a.stdout, 64<<10), follow: f.follow, limit: f.count}
+	enc, err := encodingFlag("--encoding", f.encoding)
+	if err != nil {
+		return nil, err
+	}
+	s := &sink{w: bufio.NewWriterSize(a.stdout, 64<<10), follow: f.follow, limit: f.count, enc: enc}
 	if !a.json {
-		var err error
 		if s.f, err = parseFormat(f.format); err != nil {
 			return nil, err
 		}
+		s.f.enc = enc
 	}
 	return s, nil
 }
@@ -118,7 +132,7 @@ func (s *sink) put(msgs []*brook.Message) (more bool, err error) {
 		}
 		if s.f != nil {
 			s.f.write(s.w, m)
-		} else if err := writeJSONLine(s.w, m); err != nil {
+		} else if err := writeJSONLine(s.w, m, s.enc); err != nil {
 			return false, err
 		}
 		s.n++
@@ -146,7 +160,7 @@ func (a *app) consumePartitions(b *brook.Broker, topic string, f consumeFlags, s
 	}
 	starts := make([]int64, len(parts))
 	for i, p := range parts {
-		if starts[i], err = startOffset(topic, p, f.offset); err != nil {
+		if starts[i], err = startOffset(t, p, f.offset); err != nil {
 			return err
 		}
 	}
@@ -162,24 +176,48 @@ func (a *app) consumePartitions(b *brook.Broker, topic string, f consumeFlags, s
 	return nil
 }
 
-// startOffset resolves an --offset for partition p.
-func startOffset(topic string, p brook.PartitionStats, spec string) (int64, error) {
+// startOffset resolves an --offset for partition p of t.
+func startOffset(t *brook.Topic, p brook.PartitionStats, spec string) (int64, error) {
 	switch spec {
 	case "earliest", "beginning":
 		return p.FirstOffset, nil
 	case "latest", "end":
 		return p.NextOffset, nil
 	}
+	if at, ok := strings.CutPrefix(spec, "s@"); ok {
+		ts, err := parseStartTime(at)
+		if err != nil {
+			return 0, usagef("--offset %q: %v", spec, err)
+		}
+		return t.PartitionOffsetForTime(p.Partition, ts)
+	}
 	n, err := strconv.ParseInt(spec, 10, 64)
 	switch {
 	case err != nil:
-		return 0, usagef("--offset %q: want earliest, latest, an offset, or -N", spec)
+		return 0, usagef("--offset %q: want earliest, latest, an offset, -N, or s@TIME", spec)
 	case n < 0:
 		return max(p.NextOffset+n, p.FirstOffset), nil
 	case n < p.FirstOffset || n > p.NextOffset:
-		return 0, &brook.OffsetError{Topic: topic, Partition: p.Partition, Offset: n, First: p.FirstOffset, Next: p.NextOffset}
+		return 0, &brook.OffsetError{Topic: t.Name(), Partition: p.Partition, Offset: n, First: p.FirstOffset, Next: p.NextOffset}
 	}
 	return n, nil
+}
+
+// parseStartTime reads the TIME of --offset s@TIME: milliseconds since
+// 1970 (kcat's and Kafka's form), or a time as groups reset-offsets
+// --to-datetime takes it (RFC 3339, or without a zone, taken as UTC).
+func parseStartTime(s string) (time.Time, error) {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if ms < -maxMillis || ms > maxMillis {
+			return time.Time{}, fmt.Errorf("%d milliseconds is out of range", ms)
+		}
+		return time.UnixMilli(ms), nil
+	}
+	ts, err := parseTime(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w, or milliseconds since 1970", err)
+	}
+	return ts, nil
 }
 
 // readPartition fetches partition p from offset from up to (not including)

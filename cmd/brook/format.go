@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +21,7 @@ const formatHelp = "print each message with this format: %t topic, %p partition,
 // parsed once.
 type formatter struct {
 	ops []fmtOp
+	enc encoding // of %k, %v and the header values of %h (zero: text)
 }
 
 // fmtOp is one piece of a format: literal text, or a message field.
@@ -97,9 +96,9 @@ func (f *formatter) write(w *bufio.Writer, m *brook.Message) {
 		case 'o':
 			w.WriteString(strconv.FormatInt(m.Offset, 10))
 		case 'k':
-			w.Write(m.Key)
+			f.bytes(w, m.Key)
 		case 'v':
-			w.Write(m.Value)
+			f.bytes(w, m.Value)
 		case 'T':
 			w.WriteString(m.Timestamp.UTC().Format(time.RFC3339Nano))
 		case 'h':
@@ -107,39 +106,19 @@ func (f *formatter) write(w *bufio.Writer, m *brook.Message) {
 				if i > 0 {
 					w.WriteByte(',')
 				}
-				fmt.Fprintf(w, "%s=%s", h.Key, h.Value)
+				w.WriteString(h.Key)
+				w.WriteByte('=')
+				f.bytes(w, h.Value)
 			}
 		}
 	}
 }
 
-// messageJSON is a message under --json, one JSON object a line. Keys,
-// values and headers are printed as strings (invalid UTF-8 is replaced).
-type messageJSON struct {
-	Topic     string       `json:"topic"`
-	Partition int          `json:"partition"`
-	Offset    int64        `json:"offset"`
-	Timestamp time.Time    `json:"timestamp"`
-	Key       *string      `json:"key"` // null when the message has no key
-	Value     string       `json:"value"`
-	Headers   []headerJSON `json:"headers,omitempty"`
-}
-
-type headerJSON struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// writeJSONLine prints m as one line of JSON.
-func writeJSONLine(w *bufio.Writer, m *brook.Message) error {
-	j := messageJSON{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
-		Timestamp: m.Timestamp.UTC(), Value: string(m.Value)}
-	if m.Key != nil {
-		k := string(m.Key)
-		j.Key = &k
+// bytes writes b in the formatter's encoding.
+func (f *formatter) bytes(w *bufio.Writer, b []byte) {
+	if f.enc == "" || f.enc == encText {
+		w.Write(b)
+		return
 	}
-	for _, h := range m.Headers {
-		j.Headers = append(j.Headers, headerJSON{Key: h.Key, Value: string(h.Value)})
-	}
-	return json.NewEncoder(w).Encode(j)
+	w.WriteString(f.enc.encode(b))
 }

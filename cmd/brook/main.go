@@ -1,12 +1,17 @@
 // Command brook manages a Brook data directory from the shell: topics,
 // producing and consuming messages, consumer groups, and checking the data
 // on disk. It works directly on the directory (--dir, default
-// $BROOK_DATA_DIR or ./brook-data), so it cannot run while another program
-// has the directory open.
+// $BROOK_DATA_DIR or ./brook-data): the reading commands (listings,
+// describe, consume outside a group, check) open it read-only and work
+// while another program holds it; the commands that change data need it to
+// themselves. It knows nothing of the directory's layout: check is
+// brook.Check, check --repair TOPIC/PARTITION is brook.RepairPartition.
 //
 //	brook topics create orders --partitions 3
 //	printf 'k1:hello\nk2:world\n' | brook produce orders --key-sep :
+//	echo '{"key":"k1","value":"hello"}' | brook produce orders --json
 //	brook consume orders --format '%p/%o %k=%v\n'
+//	brook consume orders --json --encoding base64 --offset s@2026-12-03T10:00:00Z
 //	brook consume orders --group audit --count 10
 //	brook groups describe audit
 //	brook groups reset-offsets audit --topic orders --to-earliest

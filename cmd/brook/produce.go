@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,6 +20,7 @@ type produceFlags struct {
 	key       string
 	keySep    string
 	headers   []string
+	encoding  string
 }
 
 // maxInFlight bounds the messages published but not yet acknowledged, so
@@ -30,12 +32,19 @@ func newProduceCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
 		Short: "Publish standard input to a topic, one message a line",
-		Long: "produce publishes each line of standard input as one message. Messages go to\n" +
-			"--partition if given, else by key (--key or --key-sep) as Kafka places keys, else\n" +
-			"round-robin. It prints how many messages were produced to standard error.",
+		Long: "produce publishes each line of standard input as one message (every byte up to\n" +
+			"the newline). Messages go to --partition if given, else by key (--key or --key-sep)\n" +
+			"as Kafka places keys, else round-robin. It prints how many messages were produced\n" +
+			"to standard error. With --encoding base64 or hex, each line (with --key-sep, its key\n" +
+			"and its value) is decoded first, for binary messages; --key and --header are text.\n\n" +
+			produceJSONHelp + "\n" +
+			"With --json, --key, --header and --partition apply to the lines that have no key,\n" +
+			"add headers to every message, and place the lines that have no partition.",
 		Example: "  seq 1 100 | brook produce numbers\n" +
 			"  printf 'AAPL:191.2\\nMSFT:402.7\\n' | brook produce prices --key-sep :\n" +
-			"  echo hello | brook produce greetings --partition 2 --header source=cli",
+			"  echo hello | brook produce greetings --partition 2 --header source=cli\n" +
+			"  echo '{\"key\":\"k1\",\"value\":\"hello\",\"headers\":{\"source\":\"cli\"}}' | brook produce greetings --json\n" +
+			"  brook consume orders --json | brook produce orders-copy --json",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("partition") {
@@ -43,15 +52,22 @@ func newProduceCmd(a *app) *cobra.Command {
 			} else if f.partition < 0 {
 				return usagef("--partition must be 0 or more, not %d", f.partition)
 			}
-			if f.key != "" && f.keySep != "" {
+			switch {
+			case f.key != "" && f.keySep != "":
 				return usagef("--key and --key-sep cannot be used together")
+			case a.json && f.keySep != "":
+				return usagef("--key-sep cannot be used with --json: each line's JSON has its key")
+			}
+			enc, err := encodingFlag("--encoding", f.encoding)
+			if err != nil {
+				return err
 			}
 			headers, err := parseHeaders(f.headers)
 			if err != nil {
 				return err
 			}
 			return a.withBroker(false, func(b *brook.Broker) error {
-				return a.produce(b, args[0], f, headers)
+				return a.produce(b, args[0], f, headers, enc)
 			})
 		}),
 	}
@@ -60,6 +76,7 @@ func newProduceCmd(a *app) *cobra.Command {
 	fl.StringVarP(&f.key, "key", "k", "", "the key of every message")
 	fl.StringVarP(&f.keySep, "key-sep", "K", "", "split each line at the first SEP into key and value")
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, "add a header KEY=VALUE to every message (repeatable)")
+	fl.StringVar(&f.encoding, "encoding", string(encText), encodingHelp+" (of the input lines, or of the JSON fields under --json)")
 	return cmd
 }
 
@@ -77,7 +94,7 @@ func parseHeaders(hs []string) ([]brook.Header, error) {
 }
 
 // produce publishes stdin's lines to topic and reports the count.
-func (a *app) produce(b *brook.Broker, topic string, f produceFlags, headers []brook.Header) error {
+func (a *app) produce(b *brook.Broker, topic string, f produceFlags, headers []brook.Header, enc encoding) error {
 	t, err := b.Topic(topic)
 	if err != nil {
 		return err
@@ -85,18 +102,40 @@ func (a *app) produce(b *brook.Broker, topic string, f produceFlags, headers []b
 	if f.partition >= t.Partitions() {
 		return &brook.PartitionError{Topic: topic, Partition: f.partition, Partitions: t.Partitions(), Err: brook.ErrInvalidPartition}
 	}
+	maxLine := t.Config().MaxMessageBytes + len(f.keySep)
+	if a.json || enc != encText { // room for the JSON, or for base64's 4 bytes in 3 and hex's 2 in 1
+		maxLine = 4*maxLine + 64<<10
+	}
 	pub := newPublisher(b.CreateProducer("brook-cli"))
-	readErr := a.readLines(t.Config().MaxMessageBytes+len(f.keySep), func(n int, line []byte) error {
-		m := &brook.Message{Topic: topic, Partition: f.partition, Value: line, Headers: headers}
+	readErr := a.readLines(maxLine, func(n int, line []byte) error {
+		m := &brook.Message{Topic: topic, Partition: f.partition, Headers: slices.Clone(headers)}
 		if f.key != "" {
 			m.Key = []byte(f.key)
 		}
+		if a.json {
+			if len(bytes.TrimSpace(line)) == 0 {
+				return nil // blank lines are skipped
+			}
+			if err := parseJSONLine(line, enc, m); err != nil {
+				return hinted(fmt.Errorf("line %d: %w", n, err), "brook produce --help describes the JSON of a line")
+			}
+			return pub.publish(topic, m, n)
+		}
+		value := line
 		if f.keySep != "" {
 			k, v, ok := bytes.Cut(line, []byte(f.keySep))
 			if !ok {
 				return fmt.Errorf("line %d has no key separator %q: with --key-sep every line is KEY%sVALUE", n, f.keySep, f.keySep)
 			}
-			m.Key, m.Value = k, v
+			key, err := decodeLinePart(enc, k, "key", n)
+			if err != nil {
+				return err
+			}
+			m.Key, value = key, v
+		}
+		var err error
+		if m.Value, err = decodeLinePart(enc, value, "value", n); err != nil {
+			return err
 		}
 		return pub.publish(topic, m, n)
 	})
@@ -109,6 +148,18 @@ func (a *app) produce(b *brook.Broker, topic string, f produceFlags, headers []b
 		return pubErr
 	}
 	return readErr
+}
+
+// decodeLinePart decodes the key or value read from line n.
+func decodeLinePart(enc encoding, b []byte, what string, n int) ([]byte, error) {
+	if enc == encText {
+		return b, nil
+	}
+	out, err := enc.decode(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("line %d: the %s is %w (--encoding %s)", n, what, err, enc)
+	}
+	return out, nil
 }
 
 // readLines calls fn with each line of stdin (without its newline) and its

@@ -48,7 +48,7 @@ func TestProduceConsumeRoundTripWithKeys(t *testing.T) {
 	var m messageJSON
 	decode(t, lines(r.stdout)[0], &m)
 	require.NotNil(t, m.Key)
-	assert.Equal(t, []headerJSON{{"src", "test"}, {"v", "1"}}, m.Headers)
+	assert.Equal(t, []headerJSON{{Key: "src", Value: ptr("test")}, {Key: "v", Value: ptr("1")}}, m.Headers)
 	assert.WithinDuration(t, time.Now(), m.Timestamp, time.Minute)
 }
 

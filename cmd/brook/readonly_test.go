@@ -86,6 +86,7 @@ func TestReadingCommandsWhileHeld(t *testing.T) {
 		{"topics", "create", "other", "--partitions", "1"},
 		{"groups", "delete", "g"},
 		{"check", "--repair"},
+		{"check", "--repair", "live/0"},
 	} {
 		r := brookIn(t, dir, "", args...)
 		assert.NotEqual(t, exitOK, r.code, "brook %v", args)
