@@ -9,14 +9,6 @@ import (
 	"time"
 )
 
-// Handler processes one message. Returning nil commits it (unless
-// ManualCommit is set); an error or a panic is retried and then handled by
-// the consumer's ErrorPolicy. ctx ends when the consumer is closed, its Run
-// context ends, or it lost the partition. A handler must return soon after
-// ctx ends: Close, and the hand-over after an eviction (with its OnLost
-// callback), wait for the handlers in progress.
-type Handler func(ctx context.Context, m *Message) error
-
 // Consumer is a member of a consumer group. The group shares the partitions
 // of the subscribed topics among its members, each getting an equal share
 // (⌊P/M⌋ or ⌈P/M⌉), and moves them cooperatively when members come and go.

@@ -3,6 +3,8 @@ package brook
 import (
 	"errors"
 	"fmt"
+
+	"github.com/brookmq/brook/storage"
 )
 
 // Sentinel errors. Callers match them with errors.Is; the structured errors
@@ -230,3 +232,36 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
+
+// liveStorageError is storageError for a publish or fetch on a topic that
+// was open when the call began: its log closed while the broker is still
+// open means DeleteTopic closed it, and the call reports ErrUnknownTopic as
+// it would have a moment later.
+func (b *Broker) liveStorageError(topic string, p int, err error) error {
+	if errors.Is(err, storage.ErrClosed) && b.check() == nil {
+		return &TopicError{Topic: topic, Err: ErrUnknownTopic}
+	}
+	return storageError(topic, p, err)
+}
+
+// storageError maps an error of partition p's log to the public errors.
+func storageError(topic string, p int, err error) error {
+	var oe *storage.OffsetError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrClosed):
+		return &PartitionError{Topic: topic, Partition: p, Err: ErrClosed}
+	case errors.Is(err, storage.ErrFailed):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrPartitionFailed, err)}
+	case errors.Is(err, storage.ErrCorrupt):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w: %w", ErrPartitionFailed, ErrCorrupt, err)}
+	case errors.Is(err, storage.ErrRecordTooLarge):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrMessageTooLarge, err)}
+	case errors.Is(err, storage.ErrUnexpectedFile):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrUnexpectedFile, err)}
+	case errors.As(err, &oe):
+		return &OffsetError{Topic: topic, Partition: p, Offset: oe.Offset, First: oe.First, Next: oe.Next}
+	}
+	return &PartitionError{Topic: topic, Partition: p, Err: err}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,55 +245,6 @@ func (l *partLoop) wait(pos int64) {
 	case <-l.stopCh:
 	case <-l.ctx.Done():
 	case <-l.seekCh:
-	}
-}
-
-// handle runs the handler on m with retries and the error policy. done is
-// false when the loop was cancelled before m was handled.
-func (l *partLoop) handle(m *Message) (done bool, err error) {
-	opts := &l.s.c.opts
-	backoff := opts.RetryBackoff
-	var herr error
-	attempt := 0
-	for attempt < opts.MaxAttempts {
-		attempt++
-		// Under Poll too: the handler then waits for a Poll to take m and
-		// acknowledge it, and a consumer that stops polling stalls.
-		l.progress.Add(1) // odd: in the handler
-		herr = callHandler(l.ctx, l.s.h, m)
-		l.progress.Add(1)
-		if herr == nil {
-			return true, nil
-		}
-		if l.ctx.Err() != nil {
-			return false, nil // cancelled: m was not handled
-		}
-		if attempt < opts.MaxAttempts && !sleepCtx(l.ctx, backoff) {
-			return false, nil
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
-	failure := &HandlerError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Attempts: attempt, Err: herr}
-	return l.s.c.onFailure(m, failure)
-}
-
-func callHandler(ctx context.Context, h Handler, m *Message) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return h(ctx, m)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

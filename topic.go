@@ -354,3 +354,67 @@ func (t *Topic) close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Topic returns the topic of that name, or ErrUnknownTopic, ErrClosed.
+func (b *Broker) Topic(name string) (*Topic, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	t, ok := b.topics[name]
+	if !ok {
+		return nil, &TopicError{Topic: name, Err: ErrUnknownTopic}
+	}
+	return t, nil
+}
+
+// Topics returns the names of all topics, sorted.
+func (b *Broker) Topics() ([]string, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	ts := b.topicList()
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.name
+	}
+	return names, nil
+}
+
+// enforceRetention drops whole segments that are past the topic's age or
+// size limit. It runs from the broker's housekeeping goroutine.
+func (t *Topic) enforceRetention() {
+	cfg := t.Config()
+	if cfg.RetentionAge == 0 && cfg.RetentionBytes == 0 {
+		return
+	}
+	t.mu.RLock()
+	parts := append([]*storage.Log(nil), t.parts...)
+	t.mu.RUnlock()
+	for p, l := range parts {
+		if err := applyRetention(l, cfg); err != nil && !errors.Is(err, storage.ErrClosed) {
+			t.b.log.Error("brook: retention", "topic", t.name, "partition", p, "err", err)
+		}
+	}
+}
+
+// applyRetention drops the sealed segments of l that are past cfg's age
+// limit (every record older than RetentionAge) or beyond its size limit
+// (what the log holds without them is still RetentionBytes or more).
+func applyRetention(l *storage.Log, cfg TopicConfig) error {
+	if cfg.RetentionAge > 0 {
+		before, err := l.OffsetForTime(time.Now().Add(-cfg.RetentionAge))
+		if err == nil && before > l.FirstOffset() {
+			_, err = l.TruncateFront(before)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.RetentionBytes > 0 && l.Size() > cfg.RetentionBytes {
+		_, err := l.TruncateFrontToSize(cfg.RetentionBytes)
+		return err
+	}
+	return nil
+}

@@ -102,3 +102,53 @@ func (m topicMeta) config() TopicConfig {
 	return TopicConfig{Partitions: m.Partitions, RetentionAge: m.RetentionAge,
 		RetentionBytes: m.RetentionBytes, MaxMessageBytes: m.MaxMessageBytes, Sync: m.Sync}
 }
+
+// AddPartitions grows a topic to total partitions. Partitions can only be
+// added, as in Kafka; keys hashed with PartitionByKey may map elsewhere
+// afterwards. Groups subscribed to the topic rebalance. It returns
+// ErrUnknownTopic, ErrInvalidPartition (total not above the current count or
+// above MaxPartitions) or ErrClosed.
+func (b *Broker) AddPartitions(name string, total int) error {
+	if err := b.checkWritable(); err != nil {
+		return err
+	}
+	t, err := b.Topic(name)
+	if err != nil {
+		return err
+	}
+	if err := t.grow(total); err != nil {
+		return err
+	}
+	b.topicsChanged()
+	return nil
+}
+
+func (t *Topic) grow(total int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur := len(t.parts)
+	if t.deleted {
+		return &TopicError{Topic: t.name, Err: ErrUnknownTopic}
+	}
+	if total <= cur || total > MaxPartitions {
+		return &PartitionError{Topic: t.name, Partition: total, Err: fmt.Errorf(
+			"%w: cannot grow from %d to %d partitions (max %d)", ErrInvalidPartition, cur, total, MaxPartitions)}
+	}
+	// Open the new partitions first and record them in the metadata last:
+	// a failure, or a crash, at any step leaves the topic as it was. The
+	// directories of partitions beyond the metadata's count are never read
+	// (a later grow reopens them, empty).
+	logs, err := t.openPartitions(cur, total)
+	if err != nil {
+		return err
+	}
+	meta := t.meta
+	meta.Partitions = total
+	if err := writeMeta(t.b.opts.meta, t.dir, meta); err != nil {
+		closeLogs(logs)
+		return fmt.Errorf("brook: add partitions to %q: %w", t.name, err)
+	}
+	t.meta = meta
+	t.parts = append(t.parts, logs...)
+	return nil
+}
