@@ -282,7 +282,7 @@ func (c *Consumer) Seek(topic string, partition int, offset int64) error {
 	if err != nil {
 		return err
 	}
-	first, next := l.log.FirstOffset(), l.log.NextOffset()
+	first, next := l.part.offsets()
 	switch {
 	case offset == OffsetOldest:
 		offset = first
@@ -312,9 +312,9 @@ func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 	case t.After(maxTimestamp):
 		t = maxTimestamp
 	}
-	off, err := l.log.OffsetForTime(t)
+	off, err := l.part.offsetForTime(t)
 	if err != nil {
-		return c.b.liveStorageError(topic, partition, err)
+		return err
 	}
 	l.seek(off)
 	return nil
@@ -346,7 +346,7 @@ func (c *Consumer) Commit(ctx context.Context, m *Message) error {
 	// The grant m was delivered under decides: it still holds during a
 	// revocation until the partition is handed over (so a handler can
 	// commit the message in hand), and g.commit refuses it once it ended.
-	if next := l.log.NextOffset(); m.Offset < 0 || m.Offset >= next {
+	if next := l.part.next(); m.Offset < 0 || m.Offset >= next {
 		return &PartitionError{Topic: m.Topic, Partition: m.Partition, Err: fmt.Errorf(
 			"%w: message offset %d not in [0, %d)", ErrOffsetOutOfRange, m.Offset, next)}
 	}

@@ -22,7 +22,7 @@ type partLoop struct {
 	member string
 	tp     TopicPartition
 	gen    int64
-	log    *storage.Log
+	part   *partition
 
 	ctx      context.Context // handler context: ends on cancel and lose
 	cancelFn context.CancelFunc
@@ -59,12 +59,12 @@ func newPartLoop(s *sessionState, tp TopicPartition, gen int64) (*partLoop, erro
 	if err != nil {
 		return nil, err
 	}
-	log, err := t.partition(tp.Partition)
+	part, err := t.partition(tp.Partition)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	l := &partLoop{s: s, g: s.g, member: s.member, tp: tp, gen: gen, log: log,
+	l := &partLoop{s: s, g: s.g, member: s.member, tp: tp, gen: gen, part: part,
 		ctx: ctx, cancelFn: cancel, stopCh: make(chan struct{}), seekCh: make(chan struct{}, 1)}
 	l.seekTo.Store(-1)
 	return l, nil
@@ -150,10 +150,10 @@ func (l *partLoop) start() (int64, error) {
 	if off, ok := l.g.committed(l.tp); ok {
 		return off, nil
 	}
-	off := l.log.FirstOffset()
+	off, next := l.part.offsets()
 	latest := l.s.c.opts.StartOffset == StartLatest
 	if latest {
-		off = l.log.NextOffset()
+		off = next
 	}
 	if err := l.g.commit(l.member, l.gen, l.tp, off); err != nil {
 		return 0, err
@@ -174,7 +174,7 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 		return l.reset(pos), nil
 	}
 	if err != nil {
-		return pos, storageError(l.tp.Topic, l.tp.Partition, err)
+		return pos, l.part.err(err)
 	}
 	if len(recs) == 0 {
 		l.wait(pos)
@@ -214,7 +214,7 @@ func (l *partLoop) observe(n int) {
 // entries are cleared, so that a caught-up loop does not keep the last
 // batch's bytes alive.
 func (l *partLoop) read(pos int64) ([]storage.Record, error) {
-	recs, err := l.log.ReadInto(l.recs, pos, l.s.c.opts.FetchMaxRecords, 1<<20)
+	recs, err := l.part.readInto(l.recs, pos, l.s.c.opts.FetchMaxRecords, 1<<20)
 	l.recs, l.dirty = recs, max(l.dirty, len(recs))
 	if len(recs) == 0 && l.dirty > 0 {
 		clear(recs[:l.dirty])
@@ -227,7 +227,7 @@ func (l *partLoop) read(pos int64) ([]storage.Record, error) {
 // it, or data was lost in a crash under a non-durable policy) to the nearest
 // valid offset, and reports it.
 func (l *partLoop) reset(pos int64) int64 {
-	first, next := l.log.FirstOffset(), l.log.NextOffset()
+	first, next := l.part.offsets()
 	to := min(max(pos, first), next)
 	l.s.c.b.log.Warn("brook: committed offset out of range; reset", "group", l.g.id,
 		"partition", l.tp, "offset", pos, "reset_to", to)
@@ -236,8 +236,8 @@ func (l *partLoop) reset(pos int64) int64 {
 
 // wait blocks until the partition grows past pos or the loop must end.
 func (l *partLoop) wait(pos int64) {
-	ch := l.log.Notify()
-	if l.log.NextOffset() > pos {
+	ch, err := l.part.notify()
+	if err != nil || l.part.next() > pos {
 		return
 	}
 	select {

@@ -25,8 +25,8 @@ const minSweep = 64
 // without holding a lock across AppendAsync. A part with no flight is idle;
 // it stays in Producer.parts until a sweep removes it (gone).
 type asyncPart struct {
-	p   *Producer
-	log *storage.Log
+	p    *Producer
+	part *partition
 
 	mu      sync.Mutex
 	pending []*asyncBatch // collected for the next flight; the last is open
@@ -50,13 +50,13 @@ type asyncMsg struct {
 	done func(*Message, error)
 }
 
-// enqueue hands m, already resolved to log l, to that partition's batching:
-// it is sent at once if the partition has nothing in flight, else with the
-// next flight.
-func (p *Producer) enqueue(l *storage.Log, m *Message, done func(*Message, error), alone bool) {
+// enqueue hands m, already resolved to partition part, to that partition's
+// batching: it is sent at once if the partition has nothing in flight, else
+// with the next flight.
+func (p *Producer) enqueue(part *partition, m *Message, done func(*Message, error), alone bool) {
 	rec := m.record()
 	for {
-		a := p.part(l)
+		a := p.batching(part)
 		a.mu.Lock()
 		if a.gone {
 			a.mu.Unlock()
@@ -77,15 +77,15 @@ func (p *Producer) enqueue(l *storage.Log, m *Message, done func(*Message, error
 	}
 }
 
-// part returns the batching of partition log l, creating it if needed.
-func (p *Producer) part(l *storage.Log) *asyncPart {
-	if a := p.lastPart.Load(); a != nil && a.log == l {
+// batching returns the batching of partition part, creating it if needed.
+func (p *Producer) batching(part *partition) *asyncPart {
+	if a := p.lastPart.Load(); a != nil && a.part == part {
 		return a
 	}
-	v, ok := p.parts.Load(l)
+	v, ok := p.parts.Load(part)
 	if !ok {
 		var loaded bool
-		v, loaded = p.parts.LoadOrStore(l, &asyncPart{p: p, log: l})
+		v, loaded = p.parts.LoadOrStore(part, &asyncPart{p: p, part: part})
 		if !loaded && p.nparts.Add(1) >= max(p.sweepAt.Load(), minSweep) {
 			p.sweep()
 		}
@@ -152,7 +152,7 @@ func (a *asyncPart) takeoff() []*asyncBatch {
 // last batch is called back, which is after its last read here.
 func (a *asyncPart) send(flight []*asyncBatch) {
 	for _, b := range flight {
-		a.log.AppendAsync(b.recs, b.done)
+		a.part.appendAsync(b.recs, b.done)
 	}
 }
 
@@ -192,8 +192,7 @@ func (p *Producer) newBatch(a *asyncPart) *asyncBatch {
 func (b *asyncBatch) complete(first int64, err error) {
 	a := b.part
 	if err != nil {
-		m := b.msgs[0].m // all of the batch's messages share topic and partition
-		err = a.p.b.liveStorageError(m.Topic, m.Partition, err)
+		err = a.part.liveErr(err)
 	}
 	for i, x := range b.msgs {
 		if err == nil {

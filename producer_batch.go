@@ -58,20 +58,26 @@ func (p *Producer) PublishBatchContext(ctx context.Context, topic string, msgs [
 	var wg sync.WaitGroup
 	for _, g := range groups[:max(len(groups)-1, 0)] {
 		wg.Add(1)
-		g.log.AppendAsync(g.recs, func(first int64, err error) {
-			g.first, g.err = first, err
+		g.part.appendAsync(g.recs, func(first int64, err error) {
+			g.first, g.err = first, g.part.liveErr(err)
 			wg.Done()
 		})
 	}
 	if n := len(groups); n > 0 {
 		g := groups[n-1]
-		g.first, g.err = g.log.Append(context.Background(), g.recs)
+		g.first, g.err = g.part.append(context.Background(), g.recs)
 	}
 	wg.Wait()
+	return batchResult(groups, msgs)
+}
+
+// batchResult sets the Offset and Timestamp of the messages of every
+// partition whose write succeeded, and joins the others' errors.
+func batchResult(groups []*batchGroup, msgs []*Message) error {
 	var errs []error
 	for _, g := range groups {
 		if g.err != nil {
-			errs = append(errs, p.b.liveStorageError(topic, g.part, g.err))
+			errs = append(errs, g.err)
 			continue
 		}
 		for i, idx := range g.idx {
@@ -83,8 +89,7 @@ func (p *Producer) PublishBatchContext(ctx context.Context, topic string, msgs [
 
 // batchGroup is the part of a PublishBatch that goes to one partition.
 type batchGroup struct {
-	part  int
-	log   *storage.Log
+	part  *partition
 	idx   []int // indexes in msgs, in order
 	recs  []storage.Record
 	first int64
@@ -96,20 +101,20 @@ type batchGroup struct {
 func (p *Producer) groupByPartition(topic string, msgs []*Message) ([]*batchGroup, error) {
 	var groups []*batchGroup
 	for i, m := range msgs {
-		l, _, err := p.resolve(topic, m)
+		part, _, err := p.resolve(topic, m)
 		if err != nil {
 			return nil, fmt.Errorf("brook: message %d of the batch: %w", i, err)
 		}
 		m.Offset = -1
 		var g *batchGroup
 		for _, x := range groups { // few partitions per batch: a scan beats a map
-			if x.part == m.Partition {
+			if x.part == part {
 				g = x
 				break
 			}
 		}
 		if g == nil {
-			g = &batchGroup{part: m.Partition, log: l, first: -1}
+			g = &batchGroup{part: part, first: -1}
 			if len(groups) == 0 { // most batches go to one partition
 				g.idx, g.recs = make([]int, 0, len(msgs)), make([]storage.Record, 0, len(msgs))
 			}
@@ -153,28 +158,15 @@ func (p *Producer) PublishBatchAsync(topic string, msgs []*Message, done func(er
 		mu      sync.Mutex
 		pending = len(groups)
 	)
-	finish := func() {
-		var errs []error
-		for _, g := range groups {
-			if g.err != nil {
-				errs = append(errs, storageError(topic, g.part, g.err))
-				continue
-			}
-			for i, idx := range g.idx {
-				msgs[idx].Offset, msgs[idx].Timestamp = g.first+int64(i), g.recs[i].Timestamp
-			}
-		}
-		done(errors.Join(errs...))
-	}
 	for _, g := range groups {
-		g.log.AppendAsync(g.recs, func(first int64, err error) {
+		g.part.appendAsync(g.recs, func(first int64, err error) {
 			mu.Lock()
-			g.first, g.err = first, err
+			g.first, g.err = first, g.part.liveErr(err)
 			pending--
 			last := pending == 0
 			mu.Unlock()
 			if last {
-				finish()
+				done(batchResult(groups, msgs))
 			}
 		})
 	}

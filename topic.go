@@ -7,11 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/brookmq/brook/storage"
 )
 
 // Topic is a named, partitioned log. Get one from CreateNewTopic,
@@ -24,8 +23,8 @@ type Topic struct {
 	alterMu sync.Mutex // serializes AlterTopic: its metadata write and its logs' settings
 
 	mu      sync.RWMutex
-	meta    topicMeta      // as stored: zero fields mean broker defaults
-	parts   []*storage.Log // index = partition
+	meta    topicMeta    // as stored: zero fields mean broker defaults
+	parts   []*partition // index = partition
 	deleted bool
 
 	// loadEnds are the partitions' next offsets when the broker loaded
@@ -156,7 +155,7 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
-	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
+	if t.parts, err = t.openPartitions(0, meta.Partitions, false); err != nil {
 		// Undo the create, through the staging directory so that a crash
 		// never leaves a topic directory without its metadata.
 		trash := filepath.Join(b.dir, "tmp", "failed-"+name)
@@ -197,12 +196,15 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 	if err := checkPartitionDirs(dir, meta.Partitions); err != nil {
 		return nil, err
 	}
-	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
+	if t.parts, err = t.openPartitions(0, meta.Partitions, true); err != nil {
 		return nil, err
 	}
 	t.loadEnds = make([]int64, len(t.parts))
-	for p, l := range t.parts {
-		t.loadEnds[p] = l.NextOffset()
+	for i, p := range t.parts {
+		t.loadEnds[i] = p.next()
+		if p.log == nil {
+			t.loadEnds[i] = -1 // unknown: no committed offset is moved for it
+		}
 	}
 	return t, nil
 }
@@ -243,49 +245,6 @@ func checkPartitionDirs(dir string, partitions int) error {
 	return nil
 }
 
-// openPartitions opens partitions [from, to) and returns their logs. On
-// error it closes the ones it opened and returns none.
-// The caller holds t.mu or is the only user of t.
-func (t *Topic) openPartitions(from, to int) ([]*storage.Log, error) {
-	sync := t.meta.Sync
-	if sync == SyncDefault {
-		sync = t.b.opts.Sync
-	}
-	so := &storage.Options{
-		SegmentSize:   t.b.opts.SegmentSize,
-		Sync:          sync.storage(),
-		SyncInterval:  t.b.opts.SyncInterval,
-		MaxRecordSize: maxRecordSize(t.maxMessageBytes()),
-		Logger:        t.b.log.With("topic", t.name),
-		FS:            t.b.opts.fs,
-		ReadOnly:      t.b.opts.ReadOnly,
-		OpenDamaged:   true, // a damaged partition fails alone (ErrPartitionFailed)
-	}
-	logs := make([]*storage.Log, 0, to-from)
-	for p := from; p < to; p++ {
-		so.Observer = t.b.storageObserver(t.name, p)
-		l, err := storage.Open(filepath.Join(t.dir, strconv.Itoa(p)), so)
-		if err != nil {
-			closeLogs(logs)
-			return nil, storageError(t.name, p, err)
-		}
-		if rec := l.Recovery(); rec.TruncatedRecords > 0 || rec.TruncatedBytes > 0 {
-			t.b.log.Warn("brook: repaired partition tail", "topic", t.name, "partition", p,
-				"records", rec.TruncatedRecords, "bytes", rec.TruncatedBytes, "saved_to", rec.SavedTo, "reason", rec.Reason)
-		}
-		logs = append(logs, l)
-	}
-	return logs, nil
-}
-
-// closeLogs closes logs that were never published to, after a failure that
-// already has its own error.
-func closeLogs(logs []*storage.Log) {
-	for _, l := range logs {
-		_ = l.Close()
-	}
-}
-
 // maxRecordSize is storage's record limit for a topic whose messages may be
 // maxMessageBytes long: twice as much plus 1 KiB, room for the encoding.
 func maxRecordSize(maxMessageBytes int) int { return 2*maxMessageBytes + 1024 }
@@ -323,34 +282,12 @@ func (t *Topic) Config() TopicConfig {
 	}
 }
 
-// partition returns the log of partition p, or a *PartitionError.
-func (t *Topic) partition(p int) (*storage.Log, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.deleted {
-		return nil, &TopicError{Topic: t.name, Err: ErrUnknownTopic}
-	}
-	if p < 0 || p >= len(t.parts) {
-		return nil, &PartitionError{Topic: t.name, Partition: p, Partitions: len(t.parts), Err: ErrInvalidPartition}
-	}
-	return t.parts[p], nil
-}
-
-// route returns, in one read of the topic's state, what a publish needs: the
-// partitions' logs (shared: the caller must not modify the slice), the
-// message size limit, and whether the topic was deleted.
-func (t *Topic) route() (parts []*storage.Log, maxMessageBytes int, deleted bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.parts, t.maxMessageBytes(), t.deleted
-}
-
 func (t *Topic) close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var errs []error
-	for p, l := range t.parts {
-		errs = append(errs, storageError(t.name, p, l.Close()))
+	for _, p := range t.parts {
+		errs = append(errs, p.close())
 	}
 	return errors.Join(errs...)
 }
@@ -390,31 +327,11 @@ func (t *Topic) enforceRetention() {
 		return
 	}
 	t.mu.RLock()
-	parts := append([]*storage.Log(nil), t.parts...)
+	parts := slices.Clone(t.parts)
 	t.mu.RUnlock()
-	for p, l := range parts {
-		if err := applyRetention(l, cfg); err != nil && !errors.Is(err, storage.ErrClosed) {
-			t.b.log.Error("brook: retention", "topic", t.name, "partition", p, "err", err)
+	for _, p := range parts {
+		if err := p.retain(cfg); err != nil {
+			t.b.log.Error("brook: retention", "topic", t.name, "partition", p.index, "err", err)
 		}
 	}
-}
-
-// applyRetention drops the sealed segments of l that are past cfg's age
-// limit (every record older than RetentionAge) or beyond its size limit
-// (what the log holds without them is still RetentionBytes or more).
-func applyRetention(l *storage.Log, cfg TopicConfig) error {
-	if cfg.RetentionAge > 0 {
-		before, err := l.OffsetForTime(time.Now().Add(-cfg.RetentionAge))
-		if err == nil && before > l.FirstOffset() {
-			_, err = l.TruncateFront(before)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if cfg.RetentionBytes > 0 && l.Size() > cfg.RetentionBytes {
-		_, err := l.TruncateFrontToSize(cfg.RetentionBytes)
-		return err
-	}
-	return nil
 }

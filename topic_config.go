@@ -3,9 +3,8 @@ package brook
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
-
-	"github.com/brookmq/brook/storage"
 )
 
 // TopicUpdate names the settings AlterTopic changes. A nil field leaves its
@@ -55,18 +54,17 @@ func (b *Broker) AlterTopic(name string, u TopicUpdate) (TopicConfig, error) {
 	}
 	cfg := t.Config()
 	var errs []error
-	for p, l := range parts {
-		errs = append(errs, storageError(name, p, l.SetMaxRecordSize(maxRecordSize(cfg.MaxMessageBytes))))
-		errs = append(errs, storageError(name, p, l.SetSync(cfg.Sync.storage())))
+	for _, p := range parts {
+		errs = append(errs, p.configure(cfg))
 	}
 	return cfg, errors.Join(errs...)
 }
 
 // alter validates u against the topic's stored configuration, writes the
 // result to topic.json and makes it the topic's metadata. It returns the
-// partitions' logs, whose settings the caller updates without t.mu held
-// (a change of policy may fsync).
-func (t *Topic) alter(u TopicUpdate) ([]*storage.Log, error) {
+// partitions, whose settings the caller updates without t.mu held (a
+// change of policy may fsync).
+func (t *Topic) alter(u TopicUpdate) ([]*partition, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.deleted {
@@ -94,7 +92,7 @@ func (t *Topic) alter(u TopicUpdate) ([]*storage.Log, error) {
 		}
 		t.meta = meta
 	}
-	return append([]*storage.Log(nil), t.parts...), nil
+	return slices.Clone(t.parts), nil
 }
 
 // config is the configuration meta stores, zero fields meaning defaults.
@@ -138,17 +136,17 @@ func (t *Topic) grow(total int) error {
 	// a failure, or a crash, at any step leaves the topic as it was. The
 	// directories of partitions beyond the metadata's count are never read
 	// (a later grow reopens them, empty).
-	logs, err := t.openPartitions(cur, total)
+	parts, err := t.openPartitions(cur, total, false)
 	if err != nil {
 		return err
 	}
 	meta := t.meta
 	meta.Partitions = total
 	if err := writeMeta(t.b.opts.meta, t.dir, meta); err != nil {
-		closeLogs(logs)
+		closePartitions(parts)
 		return fmt.Errorf("brook: add partitions to %q: %w", t.name, err)
 	}
 	t.meta = meta
-	t.parts = append(t.parts, logs...)
+	t.parts = append(t.parts, parts...)
 	return nil
 }
