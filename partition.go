@@ -31,11 +31,13 @@ type partition struct {
 	failed error // a *PartitionError matching ErrPartitionFailed and ErrCorrupt
 }
 
-// openPartitions opens partitions [from, to) of t. A partition directory
-// that is missing gives a failed partition (see missingPartition) when
-// onlyExisting is set, as it is for a topic loaded from disk; otherwise it
-// is created. On any other error it closes the partitions it opened and
-// returns none. The caller holds t.mu or is the only user of t.
+// openPartitions opens partitions [from, to) of t. When onlyExisting is
+// set, as it is for a topic loaded from disk, a partition directory that is
+// missing gives a failed partition (see missing), never a new empty one,
+// and one that is a link or not a directory is an error (ErrUnexpectedFile);
+// otherwise the directories are created as needed. On an error it closes
+// the partitions it opened and returns none. The caller holds t.mu or is
+// the only user of t.
 func (t *Topic) openPartitions(from, to int, onlyExisting bool) ([]*partition, error) {
 	sync := t.meta.Sync
 	if sync == SyncDefault {

@@ -147,6 +147,9 @@ func (l *partLoop) run() {
 // A start at the latest offset is flushed before the first message, since
 // computing it again after a crash would skip what was published since.
 func (l *partLoop) start() (int64, error) {
+	if l.part.failed != nil {
+		return 0, l.part.failed // nothing to read, and no position to commit
+	}
 	if off, ok := l.g.committed(l.tp); ok {
 		return off, nil
 	}

@@ -138,7 +138,7 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 	}
 	defer os.RemoveAll(stage)
 	// The partition directories are staged too: a topic on disk without
-	// one is damage (see checkPartitionDirs), never a half-made create.
+	// one is damage (see partition.missing), never a half-made create.
 	for p := range meta.Partitions {
 		if err := os.Mkdir(filepath.Join(stage, strconv.Itoa(p)), 0o700); err != nil {
 			return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
@@ -193,9 +193,6 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 		return nil, fmt.Errorf("%w: topic metadata %s: unknown version or invalid content", ErrCorrupt, path)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
-	if err := checkPartitionDirs(dir, meta.Partitions); err != nil {
-		return nil, err
-	}
 	if t.parts, err = t.openPartitions(0, meta.Partitions, true); err != nil {
 		return nil, err
 	}
@@ -225,24 +222,6 @@ func readTopicFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("brook: read topic metadata: %w", err)
 	}
 	return data, nil
-}
-
-// checkPartitionDirs checks, before they are opened, that the partition
-// directories of a topic loaded from disk exist and are directories, not
-// links: opening would otherwise create a missing one afresh and empty,
-// hiding the loss, or follow a link out of the data directory.
-func checkPartitionDirs(dir string, partitions int) error {
-	for p := range partitions {
-		path := filepath.Join(dir, strconv.Itoa(p))
-		err := checkEntry(path, true)
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: partition directory %s is missing", ErrCorrupt, path)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // maxRecordSize is storage's record limit for a topic whose messages may be
