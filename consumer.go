@@ -325,8 +325,9 @@ func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 // ManualCommit. It returns ErrFenced when the grant under which m was
 // delivered has ended (the partition moved to another member, or away and
 // back, or its topic was deleted and created again, since m was delivered)
-// or m came from another consumer; ErrOffsetOutOfRange when m.Offset is
-// negative or not yet in the partition. A message the program built itself
+// or m came from another consumer; an *OffsetError (matching
+// ErrOffsetOutOfRange) when m.Offset is negative or not yet in the
+// partition (a message that retention removed since can be committed). A message the program built itself
 // (not delivered by Brook) is checked against the current grant, and gets
 // ErrNotAssigned when the consumer does not own its partition now.
 func (c *Consumer) Commit(ctx context.Context, m *Message) error {
@@ -346,9 +347,8 @@ func (c *Consumer) Commit(ctx context.Context, m *Message) error {
 	// The grant m was delivered under decides: it still holds during a
 	// revocation until the partition is handed over (so a handler can
 	// commit the message in hand), and g.commit refuses it once it ended.
-	if next := l.part.next(); m.Offset < 0 || m.Offset >= next {
-		return &PartitionError{Topic: m.Topic, Partition: m.Partition, Err: fmt.Errorf(
-			"%w: message offset %d not in [0, %d)", ErrOffsetOutOfRange, m.Offset, next)}
+	if first, next := l.part.offsets(); m.Offset < 0 || m.Offset >= next {
+		return &OffsetError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, First: first, Next: next}
 	}
 	if err := l.g.commit(l.member, l.gen, l.tp, m.Offset+1); err != nil {
 		return err

@@ -96,7 +96,7 @@ var (
 	// ErrOffsetOutOfRange is returned by Seek and Broker.Fetch for an offset
 	// outside [first, next] of the partition that is not OffsetOldest or
 	// OffsetNewest, and by Commit for a message offset that is negative or
-	// not yet in the partition. Seek and Fetch return it as an
+	// not yet in the partition. Seek, Fetch and Commit return it as an
 	// *OffsetError, which gives the partition's range.
 	ErrOffsetOutOfRange = errors.New("brook: offset out of range")
 
@@ -180,8 +180,9 @@ func (e *PartitionError) Unwrap() error { return e.Err }
 
 // OffsetError reports an offset outside a partition: Offset is not in
 // [First, Next], the offsets a read may start at (Next reads nothing yet).
-// It matches ErrOffsetOutOfRange. Seek, Broker.Fetch and the brook command
-// all report an offset out of range with it, in the same words.
+// It matches ErrOffsetOutOfRange. Seek, Broker.Fetch, Consumer.Commit and
+// the brook command all report an offset out of range with it, in the same
+// words. (Commit refuses an offset of Next too: no message has it yet.)
 type OffsetError struct {
 	Topic     string
 	Partition int
