@@ -22,6 +22,9 @@ type Consumer struct {
 	optsErr error
 	wake    chan struct{} // capacity 1: the coordinator's notify
 
+	// mu guards the fields below. It is taken after the group's mu (the
+	// group's watchdog calls stalled under it) and never held while
+	// calling the group or user code; the poller's mu is taken after it.
 	mu      sync.Mutex
 	topics  []string // sorted
 	closed  bool
@@ -163,7 +166,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	if err != nil {
 		return err
 	}
-	return c.run(runCtx, h, false)
+	return c.run(runCtx, h)
 }
 
 // startRun marks the consumer running and returns the run's context.
@@ -187,7 +190,7 @@ func (c *Consumer) startRun(ctx context.Context) (context.Context, error) {
 	return runCtx, nil
 }
 
-func (c *Consumer) run(ctx context.Context, h Handler, polling bool) error {
+func (c *Consumer) run(ctx context.Context, h Handler) error {
 	defer func() {
 		c.mu.Lock()
 		c.running = false
@@ -200,7 +203,7 @@ func (c *Consumer) run(ctx context.Context, h Handler, polling bool) error {
 		return err
 	}
 	for {
-		err := c.session(ctx, g, h, polling)
+		err := c.runSession(ctx, g, h)
 		if errors.Is(err, errGroupDeleted) && ctx.Err() == nil {
 			if g, err = c.b.group(c.groupID); err != nil {
 				return err
@@ -278,7 +281,7 @@ func (c *Consumer) Assignment() []TopicPartition {
 // committed as the consumer goes on. It returns ErrNotAssigned, or an
 // *OffsetError (matching ErrOffsetOutOfRange) for any other offset.
 func (c *Consumer) Seek(topic string, partition int, offset int64) error {
-	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
+	l, err := c.assigned(TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
 		return err
 	}
@@ -300,7 +303,7 @@ func (c *Consumer) Seek(topic string, partition int, offset int64) error {
 // none is). It returns ErrNotAssigned, or ErrCorrupt for a damaged segment
 // met on the way.
 func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
-	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
+	l, err := c.assigned(TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
 		return err
 	}
@@ -338,10 +341,10 @@ func (c *Consumer) Commit(ctx context.Context, m *Message) error {
 	switch {
 	case l == nil: // built by the program: the current grant, if any
 		var err error
-		if l, err = c.loop(TopicPartition{Topic: m.Topic, Partition: m.Partition}); err != nil {
+		if l, err = c.assigned(TopicPartition{Topic: m.Topic, Partition: m.Partition}); err != nil {
 			return err
 		}
-	case l.s.c != c || l.tp != (TopicPartition{Topic: m.Topic, Partition: m.Partition}):
+	case l.c != c || l.tp != (TopicPartition{Topic: m.Topic, Partition: m.Partition}):
 		return &PartitionError{Topic: m.Topic, Partition: m.Partition, Err: ErrFenced}
 	}
 	// The grant m was delivered under decides: it still holds during a
@@ -350,16 +353,11 @@ func (c *Consumer) Commit(ctx context.Context, m *Message) error {
 	if first, next := l.part.offsets(); m.Offset < 0 || m.Offset >= next {
 		return &OffsetError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, First: first, Next: next}
 	}
-	if err := l.g.commit(l.member, l.gen, l.tp, m.Offset+1); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return l.g.offsets.flush()
+	return l.g.commitSync(ctx, l.member, l.gen, l.tp, m.Offset+1)
 }
 
-func (c *Consumer) loop(tp TopicPartition) (*partLoop, error) {
+// assigned returns the loop of tp, if the consumer reads tp now.
+func (c *Consumer) assigned(tp TopicPartition) (*partLoop, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.loops[tp]; ok && !l.stopping() {

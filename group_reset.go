@@ -161,7 +161,7 @@ func (g *group) resetOffsets(topic string, res []OffsetReset) (retry bool, err e
 		}
 		g.offsets.set(tp, r.Offset)
 	}
-	if err := g.offsets.flush(); err != nil {
+	if err := g.flush(); err != nil {
 		return false, fmt.Errorf("brook: reset offsets of group %q: %w", g.id, err)
 	}
 	return false, nil

@@ -19,7 +19,7 @@ type Handler func(ctx context.Context, m *Message) error
 // handle runs the handler on m with retries and the error policy. done is
 // false when the loop was cancelled before m was handled.
 func (l *partLoop) handle(m *Message) (done bool, err error) {
-	opts := &l.s.c.opts
+	opts := l.opts
 	backoff := opts.RetryBackoff
 	var herr error
 	attempt := 0
@@ -28,7 +28,7 @@ func (l *partLoop) handle(m *Message) (done bool, err error) {
 		// Under Poll too: the handler then waits for a Poll to take m and
 		// acknowledge it, and a consumer that stops polling stalls.
 		l.progress.Add(1) // odd: in the handler
-		herr = callHandler(l.ctx, l.s.h, m)
+		herr = callHandler(l.ctx, l.h, m)
 		l.progress.Add(1)
 		if herr == nil {
 			return true, nil
@@ -42,7 +42,7 @@ func (l *partLoop) handle(m *Message) (done bool, err error) {
 		backoff = min(2*backoff, 10*time.Second)
 	}
 	failure := &HandlerError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Attempts: attempt, Err: herr}
-	return l.s.c.onFailure(m, failure)
+	return l.c.onFailure(m, failure)
 }
 
 func callHandler(ctx context.Context, h Handler, m *Message) (err error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +18,13 @@ import (
 // (the run ends: commit what was handled, keep ownership until the member
 // leaves) or lose (evicted or the partition is gone: commit nothing).
 type partLoop struct {
-	s      *sessionState
+	// What the loop is given by its session, never changed.
+	c      *Consumer        // the owner: its error policy, and who may Commit what the loop delivered
+	opts   *ConsumerOptions // the owner's options
+	log    *slog.Logger     // the broker's
+	obs    Observer         // the broker's Observer, or nil
+	h      Handler
+	exits  chan<- *partLoop // the session's: the loop sends itself there when it ends
 	g      *group
 	member string
 	tp     TopicPartition
@@ -54,8 +61,8 @@ type partLoop struct {
 	failed   bool // the partition is damaged: not started again for this grant
 }
 
-func newPartLoop(s *sessionState, tp TopicPartition, gen int64) (*partLoop, error) {
-	t, err := s.c.b.Topic(tp.Topic)
+func newPartLoop(s *session, tp TopicPartition, gen int64) (*partLoop, error) {
+	t, err := s.b.Topic(tp.Topic)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +71,8 @@ func newPartLoop(s *sessionState, tp TopicPartition, gen int64) (*partLoop, erro
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	l := &partLoop{s: s, g: s.g, member: s.member, tp: tp, gen: gen, part: part,
+	l := &partLoop{c: s.c, opts: s.opts, log: s.log, obs: s.b.opts.Observer, h: s.h, exits: s.exits,
+		g: s.g, member: s.member, tp: tp, gen: gen, part: part,
 		ctx: ctx, cancelFn: cancel, stopCh: make(chan struct{}), seekCh: make(chan struct{}, 1)}
 	l.seekTo.Store(-1)
 	return l, nil
@@ -111,7 +119,7 @@ func (l *partLoop) stalledFor(now time.Time) time.Duration {
 }
 
 func (l *partLoop) run() {
-	defer func() { l.s.exits <- l }()
+	defer func() { l.exits <- l }()
 	defer l.cancelFn()
 	pos, err := l.start()
 	if err != nil {
@@ -124,7 +132,7 @@ func (l *partLoop) run() {
 			pos = off
 		}
 		next, err := l.fetchAndHandle(pos)
-		if next != committed && !l.s.c.opts.ManualCommit {
+		if next != committed && !l.opts.ManualCommit {
 			if l.g.commit(l.member, l.gen, l.tp, next) != nil {
 				return // fenced: the partition is no longer ours
 			}
@@ -154,19 +162,10 @@ func (l *partLoop) start() (int64, error) {
 		return off, nil
 	}
 	off, next := l.part.offsets()
-	latest := l.s.c.opts.StartOffset == StartLatest
-	if latest {
-		off = next
+	if l.opts.StartOffset == StartLatest {
+		return next, l.g.commitSync(context.Background(), l.member, l.gen, l.tp, next)
 	}
-	if err := l.g.commit(l.member, l.gen, l.tp, off); err != nil {
-		return 0, err
-	}
-	if latest {
-		if err := l.g.offsets.flush(); err != nil {
-			return 0, err
-		}
-	}
-	return off, nil
+	return off, l.g.commit(l.member, l.gen, l.tp, off)
 }
 
 // fetchAndHandle reads a batch at pos, waiting for data if there is none,
@@ -206,8 +205,8 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 
 // observe reports n handled messages to the broker's Observer, if any.
 func (l *partLoop) observe(n int) {
-	if o := l.s.c.b.opts.Observer; o != nil && n > 0 {
-		o.ObserveConsume(l.s.c.groupID, l.tp.Topic, l.tp.Partition, n)
+	if l.obs != nil && n > 0 {
+		l.obs.ObserveConsume(l.g.id, l.tp.Topic, l.tp.Partition, n)
 	}
 }
 
@@ -217,7 +216,7 @@ func (l *partLoop) observe(n int) {
 // entries are cleared, so that a caught-up loop does not keep the last
 // batch's bytes alive.
 func (l *partLoop) read(pos int64) ([]storage.Record, error) {
-	recs, err := l.part.readInto(l.recs, pos, l.s.c.opts.FetchMaxRecords, 1<<20)
+	recs, err := l.part.readInto(l.recs, pos, l.opts.FetchMaxRecords, 1<<20)
 	l.recs, l.dirty = recs, max(l.dirty, len(recs))
 	if len(recs) == 0 && l.dirty > 0 {
 		clear(recs[:l.dirty])
@@ -232,7 +231,7 @@ func (l *partLoop) read(pos int64) ([]storage.Record, error) {
 func (l *partLoop) reset(pos int64) int64 {
 	first, next := l.part.offsets()
 	to := min(max(pos, first), next)
-	l.s.c.b.log.Warn("brook: committed offset out of range; reset", "group", l.g.id,
+	l.log.Warn("brook: committed offset out of range; reset", "group", l.g.id,
 		"partition", l.tp, "offset", pos, "reset_to", to)
 	return to
 }
@@ -261,25 +260,23 @@ func (l *partLoop) fail(err error) {
 	case errors.Is(err, ErrClosed), errors.Is(err, ErrFenced), errors.Is(err, ErrUnknownTopic), l.lost.Load():
 	case errors.Is(err, ErrCorrupt):
 		// One damaged partition does not stop the others: report it, and
-		// keep it assigned, unread (see sessionState.exited).
+		// keep it assigned, unread (see session.exited).
 		l.failed = true
-		l.s.c.b.log.Error("brook: partition failed; the consumer's other partitions go on",
-			"consumer", l.s.c.name, "group", l.g.id, "partition", l.tp, "err", err)
-		if f := l.s.c.opts.OnPartitionFailed; f != nil {
+		l.log.Error("brook: partition failed; the consumer's other partitions go on",
+			"consumer", l.c.name, "group", l.g.id, "partition", l.tp, "err", err)
+		if f := l.opts.OnPartitionFailed; f != nil {
 			f(l.tp, err)
 		}
 	default:
-		l.err = fmt.Errorf("brook: consumer %q: %w", l.s.c.name, err)
+		l.err = fmt.Errorf("brook: consumer %q: %w", l.c.name, err)
 	}
 }
 
-// finish commits and, after a revocation, releases the partition.
+// finish, after a revocation, releases the partition (the group writes the
+// committed offsets first).
 func (l *partLoop) finish() {
 	if l.lost.Load() || !l.revoked() {
-		return // lost: commit nothing; cancelled: the member leaves with its offsets flushed
-	}
-	if err := l.g.offsets.flush(); err != nil {
-		l.s.c.b.log.Error("brook: write committed offsets", "group", l.g.id, "err", err)
+		return // lost: commit nothing; cancelled: the member leaves with its offsets written
 	}
 	l.g.release(l.member, l.gen, l.tp)
 	l.released = true

@@ -100,7 +100,7 @@ func (c *Consumer) poller() (*poller, error) {
 	c.poll = p
 	c.mu.Unlock()
 	go func() {
-		p.err = c.run(runCtx, p.handle, true)
+		p.err = c.run(runCtx, p.handle)
 		c.mu.Lock()
 		c.poll = nil
 		c.mu.Unlock()
