@@ -32,10 +32,14 @@ type Consumer struct {
 	running bool
 	cancel  context.CancelFunc // ends the current run
 	runDone chan struct{}      // closed when the current run has ended
-	g       *group             // while a session is active
-	member  string
-	loops   map[TopicPartition]*partLoop // the session's partitions
-	poll    *poller
+	runGoid int64              // the goroutine of the current run (see Close)
+	// closeAtRunEnd is set by a Close called from the consumer's own
+	// goroutines: the run's end finishes it (finishClose).
+	closeAtRunEnd bool
+	g             *group // while a session is active
+	member        string
+	loops         map[TopicPartition]*partLoop // the session's partitions
+	poll          *poller
 
 	pollStart sync.Mutex // serializes the start of the poller
 	// subMu orders the subscription changes that reach the group, so that
@@ -190,10 +194,17 @@ func (c *Consumer) startRun(ctx context.Context) (context.Context, error) {
 	return runCtx, nil
 }
 
+// run runs sessions until ctx ends or one fails. It runs on the goroutine
+// that calls the rebalance callbacks, whose ID it records for Close.
 func (c *Consumer) run(ctx context.Context, h Handler) error {
+	c.mu.Lock()
+	c.runGoid = goid()
+	c.mu.Unlock()
+	defer c.finishClose() // after the run's end below: a Close from inside waits for it
 	defer func() {
 		c.mu.Lock()
 		c.running = false
+		c.runGoid = 0
 		c.cancel()
 		close(c.runDone)
 		c.mu.Unlock()

@@ -2,6 +2,9 @@ package brook
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -121,4 +124,75 @@ func TestOnRevokedOnRebalance(t *testing.T) {
 	assert.Equal(t, tps("t", 0, 1, 2, 3), revoked, "each assigned partition revoked once")
 	assert.Empty(t, lost)
 	require.NoError(t, stop2())
+}
+
+// Close called from the consumer's own handler, or from one of its
+// callbacks, deadlocked: it waited for the run, which waited for the
+// handler. It now stops the consumer and returns at once; Run returns
+// nil once the handler has returned, and what it handled is committed.
+func TestCloseFromInside(t *testing.T) {
+	within := func(t *testing.T, ch <-chan error, what string) {
+		t.Helper()
+		select {
+		case err := <-ch:
+			assert.NoError(t, err, what)
+		case <-time.After(10 * time.Second):
+			t.Fatal(what + " did not return")
+		}
+	}
+	for _, where := range []string{"handler", "OnAssigned", "OnPartitionFailed"} {
+		t.Run(where, func(t *testing.T) {
+			dir := t.TempDir()
+			b, err := Open(dir, nil)
+			require.NoError(t, err)
+			mustTopic(t, b, "t", 2)
+			publishN(t, b, "t", 2, 4, "m")
+			if where == "OnPartitionFailed" { // partition 1 fails at Open
+				require.NoError(t, b.Close())
+				require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "t", "1")))
+				b, err = Open(dir, nil)
+				require.NoError(t, err)
+			}
+			closed := make(chan error, 1)
+			var c *Consumer
+			closeOnce := sync.OnceFunc(func() { closed <- c.Close() })
+			var opts ConsumerOptions
+			switch where {
+			case "OnAssigned":
+				opts.OnAssigned = func([]TopicPartition) { closeOnce() }
+			case "OnPartitionFailed":
+				opts.OnPartitionFailed = func(TopicPartition, error) { closeOnce() }
+			}
+			c = b.CreateConsumerWith("c", "g", opts)
+			require.NoError(t, c.Subscribe("t"))
+			ran := make(chan error, 1)
+			go func() {
+				ran <- c.Run(context.Background(), func(ctx context.Context, m *Message) error {
+					if where == "handler" {
+						closeOnce()
+						assert.Error(t, ctx.Err(), "the handler's context ended with Close")
+					}
+					return nil
+				})
+			}()
+			within(t, closed, "Close called from "+where)
+			within(t, ran, "Run, after a Close from "+where+",")
+			later := make(chan error, 1)
+			go func() { later <- errors.Join(c.Close(), b.Close()) }()
+			within(t, later, "a later Close, and the broker's,")
+			if where != "handler" {
+				return
+			}
+			b, err = Open(dir, nil)
+			require.NoError(t, err)
+			defer b.Close()
+			gs, err := b.GroupStats("g")
+			require.NoError(t, err)
+			var committed int64
+			for _, ps := range gs.Partitions {
+				committed += max(ps.Committed, 0)
+			}
+			assert.Positive(t, committed, "the message the handler returned nil for is committed")
+		})
+	}
 }

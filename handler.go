@@ -13,7 +13,9 @@ import (
 // the consumer's ErrorPolicy. ctx ends when the consumer is closed, its Run
 // context ends, or it lost the partition. A handler must return soon after
 // ctx ends: Close, and the hand-over after an eviction (with its OnLost
-// callback), wait for the handlers in progress.
+// callback), wait for the handlers in progress. A handler may call its
+// consumer's Close to stop it: Close then returns at once, and the
+// consumer stops when the handler returns (see Consumer.Close).
 type Handler func(ctx context.Context, m *Message) error
 
 // handle runs the handler on m with retries and the error policy. done is

@@ -38,6 +38,7 @@ type partLoop struct {
 	seekCh   chan struct{} // capacity 1: wakes a waiting loop for a Seek
 	lost     atomic.Bool
 	seekTo   atomic.Int64 // a pending Seek, or -1
+	goid     atomic.Int64 // the loop's goroutine, for Close (see Consumer.ownGoroutineLocked)
 
 	// progress counts handler calls started and ended (under Poll too,
 	// where the handler waits for Poll to take and acknowledge the
@@ -119,6 +120,7 @@ func (l *partLoop) stalledFor(now time.Time) time.Duration {
 }
 
 func (l *partLoop) run() {
+	l.goid.Store(goid()) // before any handler call: a Close from the handler must not wait for itself
 	defer func() { l.exits <- l }()
 	defer l.cancelFn()
 	pos, err := l.start()
