@@ -166,7 +166,7 @@ func TestOpenRefusesLinksInside(t *testing.T) {
 // Open. It fails that partition only: the others read and write, the
 // missing one reports ErrPartitionFailed naming the path, and it is never
 // recreated.
-func TestOpenFailsOnlyTheMissingPartition(t *testing.T) {
+func TestOpenReportsMissingPartition(t *testing.T) {
 	dir := t.TempDir()
 	b, err := Open(dir, nil)
 	require.NoError(t, err)
