@@ -195,6 +195,11 @@ func TestOpenReportsMissingPartition(t *testing.T) {
 			assert.Equal(t, 1, pe.Partition, call)
 		}
 		assert.Contains(t, err.Error(), part, call+": the cause names the path")
+		var pathErr *fs.PathError
+		if assert.ErrorAs(t, err, &pathErr, call) {
+			assert.Equal(t, part, pathErr.Path, call)
+		}
+		assert.ErrorIs(t, err, fs.ErrNotExist, call)
 	}
 	assertMissing(p.Publish("t", CreateMessage("t", []byte("x"), 1)), "Publish")
 	assertMissing(p.PublishBatch("t", []*Message{CreateMessage("t", []byte("x"), 1)}), "PublishBatch")

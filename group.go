@@ -329,11 +329,16 @@ func (g *group) flushOrLog() {
 	}
 }
 
-// release hands tp back after a revocation and grants it to its target,
-// after writing the committed offsets: the next owner starts where this
-// one's last commit left off, also after a crash.
-func (g *group) release(member string, gen int64, tp TopicPartition) {
+// handOver is release for a member that read tp: it writes the committed
+// offsets first, so that the next owner starts where this one's last
+// commit left off, also after a crash.
+func (g *group) handOver(member string, gen int64, tp TopicPartition) {
 	g.flushOrLog()
+	g.release(member, gen, tp)
+}
+
+// release hands tp back after a revocation and grants it to its target.
+func (g *group) release(member string, gen int64, tp TopicPartition) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.owns(member, gen, tp) {

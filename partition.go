@@ -59,7 +59,7 @@ func (t *Topic) openPartitions(from, to int, onlyExisting bool) ([]*partition, e
 		dir := filepath.Join(t.dir, strconv.Itoa(i))
 		if onlyExisting {
 			if err := checkEntry(dir, true); errors.Is(err, fs.ErrNotExist) {
-				p.failed = p.missing(dir, err)
+				p.failed = p.missing(err)
 				t.b.log.Error("brook: partition directory is missing; the partition fails alone",
 					"topic", t.name, "partition", i, "dir", dir)
 				parts = append(parts, p)
@@ -85,12 +85,13 @@ func (t *Topic) openPartitions(from, to int, onlyExisting bool) ([]*partition, e
 	return parts, nil
 }
 
-// missing is the failure of a partition whose directory is gone: damage
-// (ErrCorrupt, with ErrPartitionFailed), never repaired by making it again
-// empty, which would hide the loss behind committed offsets past its end.
-func (p *partition) missing(dir string, cause error) error {
+// missing is the failure of a partition whose directory is gone (cause is
+// Lstat's *fs.PathError, which names it): damage (ErrCorrupt, with
+// ErrPartitionFailed), never repaired by making it again empty, which
+// would hide the loss behind committed offsets past its end.
+func (p *partition) missing(cause error) error {
 	return &PartitionError{Topic: p.t.name, Partition: p.index, Err: fmt.Errorf(
-		"%w: %w: partition directory %s is missing: %w", ErrPartitionFailed, ErrCorrupt, dir, cause)}
+		"%w: %w: partition directory is missing: %w", ErrPartitionFailed, ErrCorrupt, cause)}
 }
 
 // closePartitions closes partitions that were never published to, after a
@@ -294,9 +295,9 @@ func (t *Topic) partition(p int) (*partition, error) {
 	return t.parts[p], nil
 }
 
-// publishView returns, in one read of the topic's state, what a publish needs: the
-// partitions (shared: the caller must not modify the slice), the
-// message size limit, and whether the topic was deleted.
+// publishView returns, in one read of the topic's state, what a publish
+// needs: the partitions (shared: the caller must not modify the slice),
+// the message size limit, and whether the topic was deleted.
 func (t *Topic) publishView() (parts []*partition, maxMessageBytes int, deleted bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()

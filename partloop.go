@@ -274,12 +274,12 @@ func (l *partLoop) fail(err error) {
 	}
 }
 
-// finish, after a revocation, releases the partition (the group writes the
-// committed offsets first).
+// finish, after a revocation, hands the partition over (the group writes
+// the committed offsets first).
 func (l *partLoop) finish() {
 	if l.lost.Load() || !l.revoked() {
 		return // lost: commit nothing; cancelled: the member leaves with its offsets written
 	}
-	l.g.release(l.member, l.gen, l.tp)
+	l.g.handOver(l.member, l.gen, l.tp)
 	l.released = true
 }
