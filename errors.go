@@ -115,12 +115,15 @@ var (
 	//     syscall.ENOSPC): Publish is refused until the broker is reopened,
 	//     which repairs what the failed write left;
 	//   - damage a reader met (a flipped byte in a sealed segment, a
-	//     missing segment file): the error also matches ErrCorrupt and
-	//     names the segment and offset. Publish is refused, reads that
-	//     reach the damage fail, and a consumer's other partitions keep
-	//     flowing (ConsumerOptions.OnPartitionFailed). Reopening does not
-	//     help: the operator runs `brook check --repair TOPIC/PARTITION`
-	//     (RepairPartition), which cuts the log at the damage.
+	//     missing segment file) or Open found (a missing partition
+	//     directory, never recreated): the error also matches ErrCorrupt
+	//     and names the segment and offset, or the directory. Publish is
+	//     refused, reads that reach the damage fail, and a consumer's
+	//     other partitions keep flowing (ConsumerOptions.OnPartitionFailed).
+	//     Reopening does not help: the operator runs `brook check --repair
+	//     TOPIC/PARTITION` (RepairPartition), which cuts the log at the
+	//     damage, or, for a missing directory, restores it from a backup
+	//     (RepairPartition has nothing to cut there).
 	ErrPartitionFailed = errors.New("brook: partition failed")
 
 	// ErrGroupActive is returned by DeleteGroup and ResetOffsets while the
