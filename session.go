@@ -90,6 +90,12 @@ func (s *session) follow() error {
 
 // reconcile starts, stops and cancels partition loops to match v.
 func (s *session) reconcile(v memberView) {
+	if s.ctx.Err() != nil {
+		// The session is ending: shutdown, next, ends what runs. A loop
+		// started now would end at once and give its partition up a
+		// second time (OnRevoked listed it twice).
+		return
+	}
 	loops := s.snapshot()
 	var assigned, lost []TopicPartition
 	for tp, l := range loops {
