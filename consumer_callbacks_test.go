@@ -196,3 +196,27 @@ func TestCloseFromInside(t *testing.T) {
 		})
 	}
 }
+
+// A session whose context had ended could still start a partition loop
+// when a loop's exit woke it first: the new loop ended at once and its
+// partition went to OnRevoked a second time. reconcile starts nothing
+// once the session is ending.
+func TestSessionEndingStartsNoLoop(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "t", 1)
+	g, err := b.group("g")
+	require.NoError(t, err)
+	c := b.CreateConsumer("c", "g")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := &session{c: c, b: b, opts: &c.opts, log: b.log, g: g, member: "m", ctx: ctx,
+		h:     func(context.Context, *Message) error { return nil },
+		exits: make(chan *partLoop, 1), failed: make(map[TopicPartition]int64)}
+	c.mu.Lock()
+	c.loops = make(map[TopicPartition]*partLoop)
+	c.mu.Unlock()
+	s.reconcile(memberView{owned: map[TopicPartition]int64{{Topic: "t", Partition: 0}: 1}, revoke: map[TopicPartition]bool{}})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	assert.Empty(t, c.loops, "no loop starts in a session that is ending")
+}
