@@ -172,6 +172,7 @@ func TestOpenReportsMissingPartition(t *testing.T) {
 	require.NoError(t, err)
 	mustTopic(t, b, "t", 3)
 	publishN(t, b, "t", 3, 30, "m")
+	require.NoError(t, b.SetCommittedOffsets("old", map[TopicPartition]int64{{Topic: "t", Partition: 0}: 10, {Topic: "t", Partition: 1}: 10}))
 	require.NoError(t, b.Close())
 	part := filepath.Join(dir, "topics", "t", "1")
 	require.NoError(t, os.RemoveAll(part))
@@ -246,6 +247,15 @@ func TestOpenReportsMissingPartition(t *testing.T) {
 	for _, ps := range gs.Partitions {
 		if ps.Partition == 1 {
 			assert.Equal(t, int64(-1), ps.Committed, "nothing is committed for the missing partition")
+		}
+	}
+
+	old, err := b.GroupStats("old")
+	require.NoError(t, err)
+	for _, ps := range old.Partitions {
+		if ps.Partition < 2 {
+			assert.Equal(t, int64(10), ps.Committed, "partition %d: a committed offset stays as it was", ps.Partition)
+			assert.Equal(t, int64(-1), ps.ClampedFrom, "partition %d: not clamped to an end nobody knows", ps.Partition)
 		}
 	}
 

@@ -30,6 +30,7 @@ type Topic struct {
 	// loadEnds are the partitions' next offsets when the broker loaded
 	// the topic from disk (nil for a topic created since): no committed
 	// offset of a group loaded later may lie past them (see clampCommitted).
+	// -1 for a partition that failed to open: its end is not known.
 	loadEnds []int64
 }
 
