@@ -158,9 +158,7 @@ func (b *Broker) housekeeping() {
 			}
 		case <-commit.C:
 			for _, g := range b.groupList() {
-				if err := g.offsets.flush(); err != nil {
-					b.log.Error("brook: write committed offsets", "group", g.id, "err", err)
-				}
+				g.flushOrLog()
 			}
 		}
 	}

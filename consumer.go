@@ -9,14 +9,6 @@ import (
 	"time"
 )
 
-// Handler processes one message. Returning nil commits it (unless
-// ManualCommit is set); an error or a panic is retried and then handled by
-// the consumer's ErrorPolicy. ctx ends when the consumer is closed, its Run
-// context ends, or it lost the partition. A handler must return soon after
-// ctx ends: Close, and the hand-over after an eviction (with its OnLost
-// callback), wait for the handlers in progress.
-type Handler func(ctx context.Context, m *Message) error
-
 // Consumer is a member of a consumer group. The group shares the partitions
 // of the subscribed topics among its members, each getting an equal share
 // (⌊P/M⌋ or ⌈P/M⌉), and moves them cooperatively when members come and go.
@@ -30,6 +22,9 @@ type Consumer struct {
 	optsErr error
 	wake    chan struct{} // capacity 1: the coordinator's notify
 
+	// mu guards the fields below. It is taken after the group's mu (the
+	// group's watchdog calls stalled under it) and never held while
+	// calling the group or user code; the poller's mu is taken after it.
 	mu      sync.Mutex
 	topics  []string // sorted
 	closed  bool
@@ -37,10 +32,14 @@ type Consumer struct {
 	running bool
 	cancel  context.CancelFunc // ends the current run
 	runDone chan struct{}      // closed when the current run has ended
-	g       *group             // while a session is active
-	member  string
-	loops   map[TopicPartition]*partLoop // the session's partitions
-	poll    *poller
+	runGoid int64              // the goroutine of the current run (see Close)
+	// closeAtRunEnd is set by a Close called from the consumer's own
+	// goroutines: the run's end finishes it (finishClose).
+	closeAtRunEnd bool
+	g             *group // while a session is active
+	member        string
+	loops         map[TopicPartition]*partLoop // the session's partitions
+	poll          *poller
 
 	pollStart sync.Mutex // serializes the start of the poller
 	// subMu orders the subscription changes that reach the group, so that
@@ -171,7 +170,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	if err != nil {
 		return err
 	}
-	return c.run(runCtx, h, false)
+	return c.run(runCtx, h)
 }
 
 // startRun marks the consumer running and returns the run's context.
@@ -195,10 +194,17 @@ func (c *Consumer) startRun(ctx context.Context) (context.Context, error) {
 	return runCtx, nil
 }
 
-func (c *Consumer) run(ctx context.Context, h Handler, polling bool) error {
+// run runs sessions until ctx ends or one fails. It runs on the goroutine
+// that calls the rebalance callbacks, whose ID it records for Close.
+func (c *Consumer) run(ctx context.Context, h Handler) error {
+	c.mu.Lock()
+	c.runGoid = goid()
+	c.mu.Unlock()
+	defer c.finishClose() // after the run's end below: a Close from inside waits for it
 	defer func() {
 		c.mu.Lock()
 		c.running = false
+		c.runGoid = 0
 		c.cancel()
 		close(c.runDone)
 		c.mu.Unlock()
@@ -208,7 +214,7 @@ func (c *Consumer) run(ctx context.Context, h Handler, polling bool) error {
 		return err
 	}
 	for {
-		err := c.session(ctx, g, h, polling)
+		err := c.runSession(ctx, g, h)
 		if errors.Is(err, errGroupDeleted) && ctx.Err() == nil {
 			if g, err = c.b.group(c.groupID); err != nil {
 				return err
@@ -229,39 +235,6 @@ var (
 	errEvicted      = errors.New("brook: member evicted")
 	errGroupDeleted = errors.New("brook: group deleted")
 )
-
-// Close stops Run or Poll (handlers see their context end; what they
-// finished is committed), leaves the group, and waits for the consumer's
-// goroutines. It is idempotent, and a Close that races another one returns
-// only when that one has finished (so Broker.Close, which closes its
-// consumers, never closes the offsets before their last commit).
-func (c *Consumer) Close() error {
-	c.mu.Lock()
-	if c.closed {
-		closing := c.closing
-		c.mu.Unlock()
-		if closing != nil {
-			<-closing
-		}
-		return nil
-	}
-	c.closed = true
-	c.closing = make(chan struct{})
-	defer close(c.closing)
-	cancel, done, p := c.cancel, c.runDone, c.poll
-	c.mu.Unlock()
-	if p != nil {
-		p.ackInHand() // the message in hand counts as processed
-	}
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-	if c.b.err == nil {
-		c.b.unregister(c)
-	}
-	return nil
-}
 
 // Assignment returns the partitions this consumer currently reads, sorted.
 func (c *Consumer) Assignment() []TopicPartition {
@@ -286,11 +259,11 @@ func (c *Consumer) Assignment() []TopicPartition {
 // committed as the consumer goes on. It returns ErrNotAssigned, or an
 // *OffsetError (matching ErrOffsetOutOfRange) for any other offset.
 func (c *Consumer) Seek(topic string, partition int, offset int64) error {
-	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
+	l, err := c.assigned(TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
 		return err
 	}
-	first, next := l.log.FirstOffset(), l.log.NextOffset()
+	first, next := l.part.offsets()
 	switch {
 	case offset == OffsetOldest:
 		offset = first
@@ -308,7 +281,7 @@ func (c *Consumer) Seek(topic string, partition int, offset int64) error {
 // none is). It returns ErrNotAssigned, or ErrCorrupt for a damaged segment
 // met on the way.
 func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
-	l, err := c.loop(TopicPartition{Topic: topic, Partition: partition})
+	l, err := c.assigned(TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
 		return err
 	}
@@ -320,9 +293,9 @@ func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 	case t.After(maxTimestamp):
 		t = maxTimestamp
 	}
-	off, err := l.log.OffsetForTime(t)
+	off, err := l.part.offsetForTime(t)
 	if err != nil {
-		return c.b.liveStorageError(topic, partition, err)
+		return err
 	}
 	l.seek(off)
 	return nil
@@ -333,8 +306,9 @@ func (c *Consumer) SeekToTime(topic string, partition int, t time.Time) error {
 // ManualCommit. It returns ErrFenced when the grant under which m was
 // delivered has ended (the partition moved to another member, or away and
 // back, or its topic was deleted and created again, since m was delivered)
-// or m came from another consumer; ErrOffsetOutOfRange when m.Offset is
-// negative or not yet in the partition. A message the program built itself
+// or m came from another consumer; an *OffsetError (matching
+// ErrOffsetOutOfRange) when m.Offset is negative or not yet in the
+// partition (a message that retention removed since can be committed). A message the program built itself
 // (not delivered by Brook) is checked against the current grant, and gets
 // ErrNotAssigned when the consumer does not own its partition now.
 func (c *Consumer) Commit(ctx context.Context, m *Message) error {
@@ -345,29 +319,23 @@ func (c *Consumer) Commit(ctx context.Context, m *Message) error {
 	switch {
 	case l == nil: // built by the program: the current grant, if any
 		var err error
-		if l, err = c.loop(TopicPartition{Topic: m.Topic, Partition: m.Partition}); err != nil {
+		if l, err = c.assigned(TopicPartition{Topic: m.Topic, Partition: m.Partition}); err != nil {
 			return err
 		}
-	case l.s.c != c || l.tp != (TopicPartition{Topic: m.Topic, Partition: m.Partition}):
+	case l.c != c || l.tp != (TopicPartition{Topic: m.Topic, Partition: m.Partition}):
 		return &PartitionError{Topic: m.Topic, Partition: m.Partition, Err: ErrFenced}
 	}
 	// The grant m was delivered under decides: it still holds during a
 	// revocation until the partition is handed over (so a handler can
 	// commit the message in hand), and g.commit refuses it once it ended.
-	if next := l.log.NextOffset(); m.Offset < 0 || m.Offset >= next {
-		return &PartitionError{Topic: m.Topic, Partition: m.Partition, Err: fmt.Errorf(
-			"%w: message offset %d not in [0, %d)", ErrOffsetOutOfRange, m.Offset, next)}
+	if first, next := l.part.offsets(); m.Offset < 0 || m.Offset >= next {
+		return &OffsetError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, First: first, Next: next}
 	}
-	if err := l.g.commit(l.member, l.gen, l.tp, m.Offset+1); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return l.g.offsets.flush()
+	return l.g.commitSync(ctx, l.member, l.gen, l.tp, m.Offset+1)
 }
 
-func (c *Consumer) loop(tp TopicPartition) (*partLoop, error) {
+// assigned returns the loop of tp, if the consumer reads tp now.
+func (c *Consumer) assigned(tp TopicPartition) (*partLoop, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.loops[tp]; ok && !l.stopping() {

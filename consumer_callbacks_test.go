@@ -2,6 +2,9 @@ package brook
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -121,4 +124,99 @@ func TestOnRevokedOnRebalance(t *testing.T) {
 	assert.Equal(t, tps("t", 0, 1, 2, 3), revoked, "each assigned partition revoked once")
 	assert.Empty(t, lost)
 	require.NoError(t, stop2())
+}
+
+// Close called from the consumer's own handler, or from one of its
+// callbacks, deadlocked: it waited for the run, which waited for the
+// handler. It now stops the consumer and returns at once; Run returns
+// nil once the handler has returned, and what it handled is committed.
+func TestCloseFromInside(t *testing.T) {
+	within := func(t *testing.T, ch <-chan error, what string) {
+		t.Helper()
+		select {
+		case err := <-ch:
+			assert.NoError(t, err, what)
+		case <-time.After(10 * time.Second):
+			t.Fatal(what + " did not return")
+		}
+	}
+	for _, where := range []string{"handler", "OnAssigned", "OnPartitionFailed"} {
+		t.Run(where, func(t *testing.T) {
+			dir := t.TempDir()
+			b, err := Open(dir, nil)
+			require.NoError(t, err)
+			mustTopic(t, b, "t", 2)
+			publishN(t, b, "t", 2, 4, "m")
+			if where == "OnPartitionFailed" { // partition 1 fails at Open
+				require.NoError(t, b.Close())
+				require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "t", "1")))
+				b, err = Open(dir, nil)
+				require.NoError(t, err)
+			}
+			closed := make(chan error, 1)
+			var c *Consumer
+			closeOnce := sync.OnceFunc(func() { closed <- c.Close() })
+			var opts ConsumerOptions
+			switch where {
+			case "OnAssigned":
+				opts.OnAssigned = func([]TopicPartition) { closeOnce() }
+			case "OnPartitionFailed":
+				opts.OnPartitionFailed = func(TopicPartition, error) { closeOnce() }
+			}
+			c = b.CreateConsumerWith("c", "g", opts)
+			require.NoError(t, c.Subscribe("t"))
+			ran := make(chan error, 1)
+			go func() {
+				ran <- c.Run(context.Background(), func(ctx context.Context, m *Message) error {
+					if where == "handler" {
+						closeOnce()
+						assert.Error(t, ctx.Err(), "the handler's context ended with Close")
+					}
+					return nil
+				})
+			}()
+			within(t, closed, "Close called from "+where)
+			within(t, ran, "Run, after a Close from "+where+",")
+			later := make(chan error, 1)
+			go func() { later <- errors.Join(c.Close(), b.Close()) }()
+			within(t, later, "a later Close, and the broker's,")
+			if where != "handler" {
+				return
+			}
+			b, err = Open(dir, nil)
+			require.NoError(t, err)
+			defer b.Close()
+			gs, err := b.GroupStats("g")
+			require.NoError(t, err)
+			var committed int64
+			for _, ps := range gs.Partitions {
+				committed += max(ps.Committed, 0)
+			}
+			assert.Positive(t, committed, "the message the handler returned nil for is committed")
+		})
+	}
+}
+
+// A session whose context had ended could still start a partition loop
+// when a loop's exit woke it first: the new loop ended at once and its
+// partition went to OnRevoked a second time. reconcile starts nothing
+// once the session is ending.
+func TestSessionEndingStartsNoLoop(t *testing.T) {
+	b := openTest(t, nil)
+	mustTopic(t, b, "t", 1)
+	g, err := b.group("g")
+	require.NoError(t, err)
+	c := b.CreateConsumer("c", "g")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := &session{c: c, b: b, opts: &c.opts, log: b.log, g: g, member: "m", ctx: ctx,
+		h:     func(context.Context, *Message) error { return nil },
+		exits: make(chan *partLoop, 1), failed: make(map[TopicPartition]int64)}
+	c.mu.Lock()
+	c.loops = make(map[TopicPartition]*partLoop)
+	c.mu.Unlock()
+	s.reconcile(memberView{owned: map[TopicPartition]int64{{Topic: "t", Partition: 0}: 1}, revoke: map[TopicPartition]bool{}})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	assert.Empty(t, c.loops, "no loop starts in a session that is ending")
 }

@@ -101,7 +101,9 @@ type ConsumerOptions struct {
 
 	// OnPartitionFailed, if set, is called once per grant when a partition
 	// this consumer reads is found damaged; err matches ErrPartitionFailed
-	// and ErrCorrupt and names the segment and offset. Run does not end:
+	// and ErrCorrupt and names the segment and offset (or, for a partition
+	// whose directory was missing at Open, the directory; nothing is
+	// committed for it). Run does not end:
 	// the consumer's other partitions keep flowing, and the failed one
 	// stays assigned to it, unread, until the member leaves (it is logged
 	// too). Repair it with RepairPartition (`brook check --repair`). It

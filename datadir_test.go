@@ -5,10 +5,12 @@ package brook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -160,14 +162,104 @@ func TestOpenRefusesLinksInside(t *testing.T) {
 }
 
 // A missing partition directory was silently recreated empty, with the
-// group's committed offset past its new end.
+// group's committed offset past its new end; then it failed the whole
+// Open. It fails that partition only: the others read and write, the
+// missing one reports ErrPartitionFailed naming the path, and it is never
+// recreated.
 func TestOpenReportsMissingPartition(t *testing.T) {
-	dir := newTopicDir(t, 2)
+	dir := t.TempDir()
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	mustTopic(t, b, "t", 3)
+	publishN(t, b, "t", 3, 30, "m")
+	require.NoError(t, b.SetCommittedOffsets("old", map[TopicPartition]int64{{Topic: "t", Partition: 0}: 10, {Topic: "t", Partition: 1}: 10}))
+	require.NoError(t, b.Close())
 	part := filepath.Join(dir, "topics", "t", "1")
 	require.NoError(t, os.RemoveAll(part))
-	_, err := Open(dir, nil)
-	require.ErrorIs(t, err, ErrCorrupt)
-	assert.Contains(t, err.Error(), part)
+
+	var failedMu sync.Mutex
+	var failed []error
+	b, err = Open(dir, nil)
+	require.NoError(t, err, "one missing partition does not fail the Open")
+	defer b.Close()
+	tp, err := b.Topic("t")
+	require.NoError(t, err)
+	p := b.CreateProducer("p")
+
+	assertMissing := func(err error, call string) {
+		t.Helper()
+		require.Error(t, err, call)
+		assert.ErrorIs(t, err, ErrPartitionFailed, call)
+		assert.ErrorIs(t, err, ErrCorrupt, call)
+		var pe *PartitionError
+		if assert.ErrorAs(t, err, &pe, call) {
+			assert.Equal(t, 1, pe.Partition, call)
+		}
+		assert.Contains(t, err.Error(), part, call+": the cause names the path")
+		var pathErr *fs.PathError
+		if assert.ErrorAs(t, err, &pathErr, call) {
+			assert.Equal(t, part, pathErr.Path, call)
+		}
+		assert.ErrorIs(t, err, fs.ErrNotExist, call)
+	}
+	assertMissing(p.Publish("t", CreateMessage("t", []byte("x"), 1)), "Publish")
+	assertMissing(p.PublishBatch("t", []*Message{CreateMessage("t", []byte("x"), 1)}), "PublishBatch")
+	async := make(chan error, 1)
+	p.PublishAsync("t", CreateMessage("t", []byte("x"), 1), func(_ *Message, err error) { async <- err })
+	assertMissing(<-async, "PublishAsync")
+	_, err = b.Fetch(context.Background(), "t", 1, 0, 0)
+	assertMissing(err, "Fetch")
+	_, err = tp.ReadPartition(1, 0, 0, 0)
+	assertMissing(err, "ReadPartition")
+	_, _, err = tp.PartitionOffsets(1)
+	assertMissing(err, "PartitionOffsets")
+	st := tp.Stats()
+	require.Len(t, st.Partitions, 3)
+	assert.Contains(t, st.Partitions[1].Failure, part)
+	assert.Empty(t, st.Partitions[0].Failure)
+
+	for _, i := range []int{0, 2} {
+		require.NoError(t, p.Publish("t", CreateMessage("t", fmt.Appendf(nil, "after-%d", i), i)), "partition %d takes writes", i)
+		assert.Len(t, readAll(t, b, "t", i), 11, "partition %d reads", i)
+	}
+
+	// A consumer reads the healthy partitions and is told of the missing one.
+	c := b.CreateConsumerWith("c", "g", ConsumerOptions{OnPartitionFailed: func(tp TopicPartition, err error) {
+		failedMu.Lock()
+		defer failedMu.Unlock()
+		failed = append(failed, err)
+	}})
+	require.NoError(t, c.Subscribe("t"))
+	ta := newTally()
+	stop := runConsumer(t, c, ta.handler("c", nil))
+	eventually(t, func() bool { return ta.count() == 22 }, "the healthy partitions' 22 messages are consumed")
+	eventually(t, func() bool {
+		failedMu.Lock()
+		defer failedMu.Unlock()
+		return len(failed) == 1
+	}, "OnPartitionFailed reports the missing partition")
+	require.NoError(t, stop())
+	failedMu.Lock()
+	assertMissing(failed[0], "OnPartitionFailed")
+	failedMu.Unlock()
+	gs, err := b.GroupStats("g")
+	require.NoError(t, err)
+	for _, ps := range gs.Partitions {
+		if ps.Partition == 1 {
+			assert.Equal(t, int64(-1), ps.Committed, "nothing is committed for the missing partition")
+		}
+	}
+
+	old, err := b.GroupStats("old")
+	require.NoError(t, err)
+	for _, ps := range old.Partitions {
+		if ps.Partition < 2 {
+			assert.Equal(t, int64(10), ps.Committed, "partition %d: a committed offset stays as it was", ps.Partition)
+			assert.Equal(t, int64(-1), ps.ClampedFrom, "partition %d: not clamped to an end nobody knows", ps.Partition)
+		}
+	}
+
+	require.NoError(t, b.Close())
 	_, err = os.Stat(part)
 	assert.ErrorIs(t, err, fs.ErrNotExist, "never recreated")
 }

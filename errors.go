@@ -3,6 +3,8 @@ package brook
 import (
 	"errors"
 	"fmt"
+
+	"github.com/brookmq/brook/storage"
 )
 
 // Sentinel errors. Callers match them with errors.Is; the structured errors
@@ -94,7 +96,7 @@ var (
 	// ErrOffsetOutOfRange is returned by Seek and Broker.Fetch for an offset
 	// outside [first, next] of the partition that is not OffsetOldest or
 	// OffsetNewest, and by Commit for a message offset that is negative or
-	// not yet in the partition. Seek and Fetch return it as an
+	// not yet in the partition. Seek, Fetch and Commit return it as an
 	// *OffsetError, which gives the partition's range.
 	ErrOffsetOutOfRange = errors.New("brook: offset out of range")
 
@@ -113,12 +115,15 @@ var (
 	//     syscall.ENOSPC): Publish is refused until the broker is reopened,
 	//     which repairs what the failed write left;
 	//   - damage a reader met (a flipped byte in a sealed segment, a
-	//     missing segment file): the error also matches ErrCorrupt and
-	//     names the segment and offset. Publish is refused, reads that
-	//     reach the damage fail, and a consumer's other partitions keep
-	//     flowing (ConsumerOptions.OnPartitionFailed). Reopening does not
-	//     help: the operator runs `brook check --repair TOPIC/PARTITION`
-	//     (RepairPartition), which cuts the log at the damage.
+	//     missing segment file) or Open found (a missing partition
+	//     directory, never recreated): the error also matches ErrCorrupt
+	//     and names the segment and offset, or the directory. Publish is
+	//     refused, reads that reach the damage fail, and a consumer's
+	//     other partitions keep flowing (ConsumerOptions.OnPartitionFailed).
+	//     Reopening does not help: the operator runs `brook check --repair
+	//     TOPIC/PARTITION` (RepairPartition), which cuts the log at the
+	//     damage, or, for a missing directory, restores it from a backup
+	//     (RepairPartition has nothing to cut there).
 	ErrPartitionFailed = errors.New("brook: partition failed")
 
 	// ErrGroupActive is returned by DeleteGroup and ResetOffsets while the
@@ -178,8 +183,9 @@ func (e *PartitionError) Unwrap() error { return e.Err }
 
 // OffsetError reports an offset outside a partition: Offset is not in
 // [First, Next], the offsets a read may start at (Next reads nothing yet).
-// It matches ErrOffsetOutOfRange. Seek, Broker.Fetch and the brook command
-// all report an offset out of range with it, in the same words.
+// It matches ErrOffsetOutOfRange. Seek, Broker.Fetch, Consumer.Commit and
+// the brook command all report an offset out of range with it, in the same
+// words. (Commit refuses an offset of Next too: no message has it yet.)
 type OffsetError struct {
 	Topic     string
 	Partition int
@@ -230,3 +236,36 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
+
+// liveStorageError is storageError for a publish or fetch on a topic that
+// was open when the call began: its log closed while the broker is still
+// open means DeleteTopic closed it, and the call reports ErrUnknownTopic as
+// it would have a moment later.
+func (b *Broker) liveStorageError(topic string, p int, err error) error {
+	if errors.Is(err, storage.ErrClosed) && b.check() == nil {
+		return &TopicError{Topic: topic, Err: ErrUnknownTopic}
+	}
+	return storageError(topic, p, err)
+}
+
+// storageError maps an error of partition p's log to the public errors.
+func storageError(topic string, p int, err error) error {
+	var oe *storage.OffsetError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrClosed):
+		return &PartitionError{Topic: topic, Partition: p, Err: ErrClosed}
+	case errors.Is(err, storage.ErrFailed):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrPartitionFailed, err)}
+	case errors.Is(err, storage.ErrCorrupt):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w: %w", ErrPartitionFailed, ErrCorrupt, err)}
+	case errors.Is(err, storage.ErrRecordTooLarge):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrMessageTooLarge, err)}
+	case errors.Is(err, storage.ErrUnexpectedFile):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrUnexpectedFile, err)}
+	case errors.As(err, &oe):
+		return &OffsetError{Topic: topic, Partition: p, Offset: oe.Offset, First: oe.First, Next: oe.Next}
+	}
+	return &PartitionError{Topic: topic, Partition: p, Err: err}
+}

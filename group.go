@@ -1,6 +1,7 @@
 package brook
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -58,6 +59,15 @@ type group struct {
 	kick    chan struct{} // wakes the watchdog when members change
 	stop    chan struct{} // closed by DeleteGroup: the watchdog returns
 
+	// mu guards the fields below. Lock order (docs/consumer-groups.md,
+	// "Lock order"): the broker's mu, then mu, then a member's own locks,
+	// then the offsets' locks. The group calls its members only through
+	// memberConn, with mu held: notify never blocks, and stalled takes a
+	// Consumer's mu and then its poller's mu briefly (a RemoteMember's,
+	// none). A member never calls into its group while holding its own
+	// locks, and no lock of the group is held while user code runs
+	// (handlers, rebalance callbacks, OnPartitionFailed). The offsets are
+	// written (flush) with or without mu held; their locks are taken last.
 	mu      sync.Mutex
 	gen     int64
 	genMax  int64 // generations up to genMax are reserved durably (see reserveGenerations)
@@ -144,11 +154,17 @@ func (g *group) join(name string, topics []string, pollTimeout time.Duration, co
 	return id, true
 }
 
-// leave removes a member that has released its partitions (anything it
-// still holds is treated as lost) and rebalances.
+// leave writes the committed offsets, then removes a member that has
+// released its partitions (anything it still holds is treated as lost) and
+// rebalances. A member already gone (evicted) only gets its offsets
+// written.
 func (g *group) leave(member string) {
+	g.flushOrLog()
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if _, ok := g.members[member]; !ok {
+		return
+	}
 	g.removeLocked(member)
 	g.rebalanceLocked("leave " + member)
 }
@@ -240,7 +256,7 @@ const genLease = 1000
 func (g *group) reserveGenerations() {
 	g.genMax = g.gen + genLease
 	g.offsets.noteGeneration(g.genMax, int64(g.nextID))
-	if err := g.offsets.flush(); err != nil {
+	if err := g.flush(); err != nil {
 		g.log.Error("brook: write group generation", "err", err)
 	}
 }
@@ -283,6 +299,42 @@ func (g *group) commit(member string, gen int64, tp TopicPartition, offset int64
 	}
 	g.offsets.set(tp, offset)
 	return nil
+}
+
+// commitSync is commit followed by a write of the group's offsets, unless
+// ctx ended first: the offset is on disk when it returns nil.
+func (g *group) commitSync(ctx context.Context, member string, gen int64, tp TopicPartition, offset int64) error {
+	if err := g.commit(member, gen, tp, offset); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return g.flush()
+}
+
+// flush writes the committed offsets changed since the last flush to disk.
+// It is the group's only door to its offsets' flush: the members (a
+// Consumer's loops and session, a RemoteMember) and the broker's
+// periodic commit all come through it. It takes the offsets' locks, never
+// g.mu, so it may be called with or without g.mu held.
+func (g *group) flush() error { return g.offsets.flush() }
+
+// flushOrLog is flush for the callers that have no one to return its error
+// to (a hand-over, a leave): the error is logged, and the offsets stay
+// dirty for the next flush.
+func (g *group) flushOrLog() {
+	if err := g.flush(); err != nil {
+		g.log.Error("brook: write committed offsets", "err", err)
+	}
+}
+
+// handOver is release for a member that read tp: it writes the committed
+// offsets first, so that the next owner starts where this one's last
+// commit left off, also after a crash.
+func (g *group) handOver(member string, gen int64, tp TopicPartition) {
+	g.flushOrLog()
+	g.release(member, gen, tp)
 }
 
 // release hands tp back after a revocation and grants it to its target.

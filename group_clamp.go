@@ -27,7 +27,7 @@ func (b *Broker) clampCommitted(id string, off *offsetStore) map[TopicPartition]
 		if t == nil || tp.Partition >= len(t.loadEnds) {
 			continue
 		}
-		if end := t.loadEnds[tp.Partition]; c > end {
+		if end := t.loadEnds[tp.Partition]; end >= 0 && c > end { // -1: a failed partition, end unknown
 			if clamped == nil {
 				clamped = make(map[TopicPartition]int64)
 			}

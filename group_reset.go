@@ -161,7 +161,7 @@ func (g *group) resetOffsets(topic string, res []OffsetReset) (retry bool, err e
 		}
 		g.offsets.set(tp, r.Offset)
 	}
-	if err := g.offsets.flush(); err != nil {
+	if err := g.flush(); err != nil {
 		return false, fmt.Errorf("brook: reset offsets of group %q: %w", g.id, err)
 	}
 	return false, nil
@@ -169,22 +169,21 @@ func (g *group) resetOffsets(topic string, res []OffsetReset) (retry bool, err e
 
 // resolveOffset returns the offset that to names in partition p.
 func (t *Topic) resolveOffset(p int, to OffsetSpec) (int64, error) {
-	l, err := t.partition(p)
+	part, err := t.partition(p)
 	if err != nil {
 		return 0, err
 	}
-	first, next := l.FirstOffset(), l.NextOffset()
+	if part.failed != nil {
+		return 0, part.failed
+	}
+	first, next := part.offsets()
 	switch to.kind {
 	case specLatest:
 		return next, nil
 	case specOffset:
 		return min(max(to.offset, first), next), nil
 	case specTime:
-		off, err := l.OffsetForTime(to.time)
-		if err != nil {
-			return 0, storageError(t.name, p, err)
-		}
-		return off, nil
+		return part.offsetForTime(to.time)
 	}
 	return first, nil
 }

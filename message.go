@@ -1,8 +1,10 @@
 package brook
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/brookmq/brook/storage"
@@ -136,4 +138,25 @@ func countHeaders(recs []storage.Record) int {
 		n += len(recs[i].Headers)
 	}
 	return n
+}
+
+// TopicPartition names one partition of one topic. It is comparable, so it
+// serves as a map key.
+type TopicPartition struct {
+	Topic     string
+	Partition int
+}
+
+// String returns tp as "topic/partition", for example "orders/3", the form
+// used in logs and error messages.
+func (tp TopicPartition) String() string {
+	return tp.Topic + "/" + strconv.Itoa(tp.Partition)
+}
+
+// compareTopicPartition orders partitions by topic, then by partition number.
+func compareTopicPartition(a, b TopicPartition) int {
+	if c := cmp.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Partition, b.Partition)
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,12 +18,18 @@ import (
 // (the run ends: commit what was handled, keep ownership until the member
 // leaves) or lose (evicted or the partition is gone: commit nothing).
 type partLoop struct {
-	s      *sessionState
+	// What the loop is given by its session, never changed.
+	c      *Consumer        // the owner: its error policy, and who may Commit what the loop delivered
+	opts   *ConsumerOptions // the owner's options
+	log    *slog.Logger     // the broker's
+	obs    Observer         // the broker's Observer, or nil
+	h      Handler
+	exits  chan<- *partLoop // the session's: the loop sends itself there when it ends
 	g      *group
 	member string
 	tp     TopicPartition
 	gen    int64
-	log    *storage.Log
+	part   *partition
 
 	ctx      context.Context // handler context: ends on cancel and lose
 	cancelFn context.CancelFunc
@@ -32,6 +38,7 @@ type partLoop struct {
 	seekCh   chan struct{} // capacity 1: wakes a waiting loop for a Seek
 	lost     atomic.Bool
 	seekTo   atomic.Int64 // a pending Seek, or -1
+	goid     atomic.Int64 // the loop's goroutine, for Close (see Consumer.ownGoroutineLocked)
 
 	// progress counts handler calls started and ended (under Poll too,
 	// where the handler waits for Poll to take and acknowledge the
@@ -55,17 +62,18 @@ type partLoop struct {
 	failed   bool // the partition is damaged: not started again for this grant
 }
 
-func newPartLoop(s *sessionState, tp TopicPartition, gen int64) (*partLoop, error) {
-	t, err := s.c.b.Topic(tp.Topic)
+func newPartLoop(s *session, tp TopicPartition, gen int64) (*partLoop, error) {
+	t, err := s.b.Topic(tp.Topic)
 	if err != nil {
 		return nil, err
 	}
-	log, err := t.partition(tp.Partition)
+	part, err := t.partition(tp.Partition)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	l := &partLoop{s: s, g: s.g, member: s.member, tp: tp, gen: gen, log: log,
+	l := &partLoop{c: s.c, opts: s.opts, log: s.log, obs: s.b.opts.Observer, h: s.h, exits: s.exits,
+		g: s.g, member: s.member, tp: tp, gen: gen, part: part,
 		ctx: ctx, cancelFn: cancel, stopCh: make(chan struct{}), seekCh: make(chan struct{}, 1)}
 	l.seekTo.Store(-1)
 	return l, nil
@@ -112,7 +120,8 @@ func (l *partLoop) stalledFor(now time.Time) time.Duration {
 }
 
 func (l *partLoop) run() {
-	defer func() { l.s.exits <- l }()
+	l.goid.Store(goid()) // before any handler call: a Close from the handler must not wait for itself
+	defer func() { l.exits <- l }()
 	defer l.cancelFn()
 	pos, err := l.start()
 	if err != nil {
@@ -125,7 +134,7 @@ func (l *partLoop) run() {
 			pos = off
 		}
 		next, err := l.fetchAndHandle(pos)
-		if next != committed && !l.s.c.opts.ManualCommit {
+		if next != committed && !l.opts.ManualCommit {
 			if l.g.commit(l.member, l.gen, l.tp, next) != nil {
 				return // fenced: the partition is no longer ours
 			}
@@ -148,23 +157,17 @@ func (l *partLoop) run() {
 // A start at the latest offset is flushed before the first message, since
 // computing it again after a crash would skip what was published since.
 func (l *partLoop) start() (int64, error) {
+	if l.part.failed != nil {
+		return 0, l.part.failed // nothing to read, and no position to commit
+	}
 	if off, ok := l.g.committed(l.tp); ok {
 		return off, nil
 	}
-	off := l.log.FirstOffset()
-	latest := l.s.c.opts.StartOffset == StartLatest
-	if latest {
-		off = l.log.NextOffset()
+	off, next := l.part.offsets()
+	if l.opts.StartOffset == StartLatest {
+		return next, l.g.commitSync(context.Background(), l.member, l.gen, l.tp, next)
 	}
-	if err := l.g.commit(l.member, l.gen, l.tp, off); err != nil {
-		return 0, err
-	}
-	if latest {
-		if err := l.g.offsets.flush(); err != nil {
-			return 0, err
-		}
-	}
-	return off, nil
+	return off, l.g.commit(l.member, l.gen, l.tp, off)
 }
 
 // fetchAndHandle reads a batch at pos, waiting for data if there is none,
@@ -175,7 +178,7 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 		return l.reset(pos), nil
 	}
 	if err != nil {
-		return pos, storageError(l.tp.Topic, l.tp.Partition, err)
+		return pos, l.part.err(err)
 	}
 	if len(recs) == 0 {
 		l.wait(pos)
@@ -204,8 +207,8 @@ func (l *partLoop) fetchAndHandle(pos int64) (int64, error) {
 
 // observe reports n handled messages to the broker's Observer, if any.
 func (l *partLoop) observe(n int) {
-	if o := l.s.c.b.opts.Observer; o != nil && n > 0 {
-		o.ObserveConsume(l.s.c.groupID, l.tp.Topic, l.tp.Partition, n)
+	if l.obs != nil && n > 0 {
+		l.obs.ObserveConsume(l.g.id, l.tp.Topic, l.tp.Partition, n)
 	}
 }
 
@@ -215,7 +218,7 @@ func (l *partLoop) observe(n int) {
 // entries are cleared, so that a caught-up loop does not keep the last
 // batch's bytes alive.
 func (l *partLoop) read(pos int64) ([]storage.Record, error) {
-	recs, err := l.log.ReadInto(l.recs, pos, l.s.c.opts.FetchMaxRecords, 1<<20)
+	recs, err := l.part.readInto(l.recs, pos, l.opts.FetchMaxRecords, 1<<20)
 	l.recs, l.dirty = recs, max(l.dirty, len(recs))
 	if len(recs) == 0 && l.dirty > 0 {
 		clear(recs[:l.dirty])
@@ -228,17 +231,17 @@ func (l *partLoop) read(pos int64) ([]storage.Record, error) {
 // it, or data was lost in a crash under a non-durable policy) to the nearest
 // valid offset, and reports it.
 func (l *partLoop) reset(pos int64) int64 {
-	first, next := l.log.FirstOffset(), l.log.NextOffset()
+	first, next := l.part.offsets()
 	to := min(max(pos, first), next)
-	l.s.c.b.log.Warn("brook: committed offset out of range; reset", "group", l.g.id,
+	l.log.Warn("brook: committed offset out of range; reset", "group", l.g.id,
 		"partition", l.tp, "offset", pos, "reset_to", to)
 	return to
 }
 
 // wait blocks until the partition grows past pos or the loop must end.
 func (l *partLoop) wait(pos int64) {
-	ch := l.log.Notify()
-	if l.log.NextOffset() > pos {
+	ch, err := l.part.notify()
+	if err != nil || l.part.next() > pos {
 		return
 	}
 	select {
@@ -246,55 +249,6 @@ func (l *partLoop) wait(pos int64) {
 	case <-l.stopCh:
 	case <-l.ctx.Done():
 	case <-l.seekCh:
-	}
-}
-
-// handle runs the handler on m with retries and the error policy. done is
-// false when the loop was cancelled before m was handled.
-func (l *partLoop) handle(m *Message) (done bool, err error) {
-	opts := &l.s.c.opts
-	backoff := opts.RetryBackoff
-	var herr error
-	attempt := 0
-	for attempt < opts.MaxAttempts {
-		attempt++
-		// Under Poll too: the handler then waits for a Poll to take m and
-		// acknowledge it, and a consumer that stops polling stalls.
-		l.progress.Add(1) // odd: in the handler
-		herr = callHandler(l.ctx, l.s.h, m)
-		l.progress.Add(1)
-		if herr == nil {
-			return true, nil
-		}
-		if l.ctx.Err() != nil {
-			return false, nil // cancelled: m was not handled
-		}
-		if attempt < opts.MaxAttempts && !sleepCtx(l.ctx, backoff) {
-			return false, nil
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
-	failure := &HandlerError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Attempts: attempt, Err: herr}
-	return l.s.c.onFailure(m, failure)
-}
-
-func callHandler(ctx context.Context, h Handler, m *Message) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return h(ctx, m)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
@@ -308,26 +262,24 @@ func (l *partLoop) fail(err error) {
 	case errors.Is(err, ErrClosed), errors.Is(err, ErrFenced), errors.Is(err, ErrUnknownTopic), l.lost.Load():
 	case errors.Is(err, ErrCorrupt):
 		// One damaged partition does not stop the others: report it, and
-		// keep it assigned, unread (see sessionState.exited).
+		// keep it assigned, unread (see session.exited).
 		l.failed = true
-		l.s.c.b.log.Error("brook: partition failed; the consumer's other partitions go on",
-			"consumer", l.s.c.name, "group", l.g.id, "partition", l.tp, "err", err)
-		if f := l.s.c.opts.OnPartitionFailed; f != nil {
+		l.log.Error("brook: partition failed; the consumer's other partitions go on",
+			"consumer", l.c.name, "group", l.g.id, "partition", l.tp, "err", err)
+		if f := l.opts.OnPartitionFailed; f != nil {
 			f(l.tp, err)
 		}
 	default:
-		l.err = fmt.Errorf("brook: consumer %q: %w", l.s.c.name, err)
+		l.err = fmt.Errorf("brook: consumer %q: %w", l.c.name, err)
 	}
 }
 
-// finish commits and, after a revocation, releases the partition.
+// finish, after a revocation, hands the partition over (the group writes
+// the committed offsets first).
 func (l *partLoop) finish() {
 	if l.lost.Load() || !l.revoked() {
-		return // lost: commit nothing; cancelled: the member leaves with its offsets flushed
+		return // lost: commit nothing; cancelled: the member leaves with its offsets written
 	}
-	if err := l.g.offsets.flush(); err != nil {
-		l.s.c.b.log.Error("brook: write committed offsets", "group", l.g.id, "err", err)
-	}
-	l.g.release(l.member, l.gen, l.tp)
+	l.g.handOver(l.member, l.gen, l.tp)
 	l.released = true
 }

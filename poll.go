@@ -2,8 +2,6 @@ package brook
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"iter"
 	"sync"
 	"time"
@@ -102,7 +100,7 @@ func (c *Consumer) poller() (*poller, error) {
 	c.poll = p
 	c.mu.Unlock()
 	go func() {
-		p.err = c.run(runCtx, p.handle, true)
+		p.err = c.run(runCtx, p.handle)
 		c.mu.Lock()
 		c.poll = nil
 		c.mu.Unlock()
@@ -151,39 +149,4 @@ func (p *poller) heldFor(now time.Time) time.Duration {
 		return now.Sub(p.inHand[0].at)
 	}
 	return 0
-}
-
-// onFailure applies the ErrorPolicy to a message whose handler failed on
-// every attempt. done reports whether the loop may commit past m.
-func (c *Consumer) onFailure(m *Message, herr *HandlerError) (done bool, err error) {
-	c.b.log.Error("brook: handler failed", "group", c.groupID, "consumer", c.name,
-		"topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", herr.Err)
-	switch c.opts.ErrorPolicy {
-	case SkipOnError:
-		return true, nil
-	case DeadLetterOnError:
-		if err := c.deadLetter(m, herr); err != nil {
-			return false, fmt.Errorf("%w (dead-letter publish failed: %w)", herr, err)
-		}
-		return true, nil
-	}
-	return false, herr
-}
-
-// deadLetter publishes a copy of m to the dead-letter topic, creating it
-// with one partition if needed.
-func (c *Consumer) deadLetter(m *Message, herr *HandlerError) error {
-	topic := c.opts.DeadLetterTopic
-	if _, err := c.b.CreateTopic(topic, TopicConfig{Partitions: 1}); err != nil && !errors.Is(err, ErrTopicExists) {
-		return err
-	}
-	dl := &Message{Topic: topic, Partition: PartitionByKey, Key: m.Key, Value: m.Value, Timestamp: m.Timestamp,
-		Headers: append(append([]Header(nil), m.Headers...),
-			Header{Key: "brook.dlq.topic", Value: []byte(m.Topic)},
-			Header{Key: "brook.dlq.partition", Value: fmt.Appendf(nil, "%d", m.Partition)},
-			Header{Key: "brook.dlq.offset", Value: fmt.Appendf(nil, "%d", m.Offset)},
-			Header{Key: "brook.dlq.error", Value: []byte(herr.Err.Error())},
-		)}
-	p := &Producer{b: c.b, name: c.name + "-dlq"}
-	return p.Publish(topic, dl)
 }

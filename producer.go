@@ -28,7 +28,7 @@ type Producer struct {
 	last atomic.Pointer[Topic]
 
 	// parts holds the PublishAsync batching of each partition (a
-	// *storage.Log) published to: an *asyncPart. See sweep.
+	// *partition) published to: an *asyncPart. See sweep.
 	parts    sync.Map
 	lastPart atomic.Pointer[asyncPart] // the part used last, if not swept
 	nparts   atomic.Int64              // entries in parts
@@ -75,14 +75,14 @@ func (p *Producer) PublishContext(ctx context.Context, topic string, m *Message)
 	if err := p.check(); err != nil {
 		return err
 	}
-	l, _, err := p.resolve(topic, m)
+	part, _, err := p.resolve(topic, m)
 	if err != nil {
 		return err
 	}
 	recs := []storage.Record{m.record()}
-	first, err := l.Append(ctx, recs)
+	first, err := part.append(ctx, recs)
 	if err != nil {
-		return p.b.liveStorageError(topic, m.Partition, err)
+		return err
 	}
 	m.Offset, m.Timestamp = first, recs[0].Timestamp
 	return nil
@@ -108,12 +108,12 @@ func (p *Producer) PublishAsync(topic string, m *Message, done func(*Message, er
 		done(m, err)
 		return
 	}
-	l, maxBytes, err := p.resolve(topic, m)
+	part, maxBytes, err := p.resolve(topic, m)
 	if err != nil {
 		done(m, err)
 		return
 	}
-	p.enqueue(l, m, done, mayExceedRecordLimit(m, maxBytes))
+	p.enqueue(part, m, done, mayExceedRecordLimit(m, maxBytes))
 }
 
 func ignoreResult(*Message, error) {}
@@ -179,8 +179,8 @@ func (p *Producer) end() {
 }
 
 // resolve validates m for topic, chooses its partition, and returns that
-// partition's log and the topic's message size limit.
-func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) {
+// partition and the topic's message size limit.
+func (p *Producer) resolve(topic string, m *Message) (*partition, int, error) {
 	if m == nil {
 		return nil, 0, ErrNilMessage
 	}
@@ -196,9 +196,9 @@ func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) 
 	} else if m.Topic != topic {
 		return nil, 0, fmt.Errorf("%w: message for %q published to %q", ErrTopicMismatch, m.Topic, topic)
 	}
-	parts, maxBytes, deleted := []*storage.Log(nil), 0, true
+	parts, maxBytes, deleted := []*partition(nil), 0, true
 	if t != nil {
-		parts, maxBytes, deleted = t.route()
+		parts, maxBytes, deleted = t.publishView()
 	}
 	if deleted { // not cached, or deleted since: it may have been created again
 		var err error
@@ -206,7 +206,7 @@ func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) 
 			return nil, 0, err
 		}
 		p.last.Store(t)
-		parts, maxBytes, deleted = t.route()
+		parts, maxBytes, deleted = t.publishView()
 	}
 	if size := m.size(); size > maxBytes {
 		return nil, 0, &TopicError{Topic: topic, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, size, maxBytes)}
@@ -229,21 +229,9 @@ func (p *Producer) resolve(topic string, m *Message) (*storage.Log, int, error) 
 	if deleted {
 		return nil, 0, &TopicError{Topic: topic, Err: ErrUnknownTopic}
 	}
-	n := len(parts)
 	if p.partitioner != ManualPartitioner {
 		p.place(m)
 	}
-	switch {
-	case m.Partition >= 0:
-	case m.Partition == PartitionByKey && m.Key != nil:
-		m.Partition = KeyPartition(m.Key, n)
-	case m.Partition == PartitionByKey || m.Partition == PartitionRoundRobin:
-		m.Partition = int((p.rr.Add(1) - 1) % uint64(n))
-	default:
-		return nil, 0, &PartitionError{Topic: topic, Partition: m.Partition, Partitions: n, Err: ErrInvalidPartition}
-	}
-	if m.Partition >= n {
-		return nil, 0, &PartitionError{Topic: topic, Partition: m.Partition, Partitions: n, Err: ErrInvalidPartition}
-	}
-	return parts[m.Partition], maxBytes, nil
+	part, err := route(topic, parts, m, &p.rr)
+	return part, maxBytes, err
 }

@@ -1,219 +1,173 @@
 package brook
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/brookmq/brook/storage"
 )
 
-// Bounds of one AppendAsync call made of collected PublishAsync messages. A
-// flight may hold several such batches; storage group-commits them together
-// up to its own bounds.
-const (
-	asyncBatchMessages = 4096
-	asyncBatchBytes    = 1 << 20
-)
-
-// minSweep is the least number of parts at which Producer.sweep runs.
-const minSweep = 64
-
-// asyncPart batches one producer's PublishAsync calls to one partition.
-// While a flight (one or more AppendAsync batches) is being written, new
-// messages are collected in pending; the callback of the flight's last
-// batch sends them as the next flight. Only one flight is in the air at a
-// time, which keeps the producer's messages to the partition in order
-// without holding a lock across AppendAsync. A part with no flight is idle;
-// it stays in Producer.parts until a sweep removes it (gone).
-type asyncPart struct {
-	p   *Producer
-	log *storage.Log
-
-	mu      sync.Mutex
-	pending []*asyncBatch // collected for the next flight; the last is open
-	flight  []*asyncBatch // the flight in the air (read by its sender)
-	flying  int           // batches of flight not yet called back
-	gone    bool          // removed from Producer.parts: look up again
+// PublishBatch publishes msgs to topic and returns when all of them are as
+// durable as the topic's SyncPolicy promises. It is Publish for many
+// messages at a fraction of the cost per message: the messages of one
+// partition are written as one all-or-nothing batch (one write, and one
+// fsync shared with concurrent publishes), in slice order and with
+// consecutive offsets; different partitions are written in parallel.
+//
+// Every message is checked first, as Publish checks it; if one is
+// invalid, nothing is published and the error gives its index. Otherwise,
+// when its partition's write succeeds, each message gets its Offset, its
+// Partition when Brook chose it, and its Timestamp when it was zero. If
+// the writes of some partitions fail, the others' messages are still
+// published: the error joins one *PartitionError per failed partition,
+// and the messages of those partitions keep Offset -1. msgs and the
+// messages belong to the producer until PublishBatch returns.
+//
+// A partition's batch is all-or-nothing for errors and across crashes: if
+// the process or the machine stops while it is being written, before
+// PublishBatch returns, reopening keeps the whole batch or none of it, as
+// Kafka drops a torn record batch whole (the storage format marks batch
+// boundaries; see package storage).
+//
+// Errors are those of Publish. An empty msgs returns nil at once.
+func (p *Producer) PublishBatch(topic string, msgs []*Message) error {
+	return p.PublishBatchContext(context.Background(), topic, msgs)
 }
 
-// asyncBatch is one AppendAsync call: the messages and their records.
-type asyncBatch struct {
-	part  *asyncPart
-	msgs  []asyncMsg
+// PublishBatchContext is PublishBatch with a context, as PublishContext is
+// Publish with one. If ctx has ended when the checked messages are about to
+// be handed to their partitions' writers, it returns ctx.Err() and nothing
+// is written (the messages keep Offset -1); once handed over, every write
+// completes (this takes one group commit) and the result is PublishBatch's.
+func (p *Producer) PublishBatchContext(ctx context.Context, topic string, msgs []*Message) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	groups, err := p.groupByPartition(topic, msgs)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// The last group is appended on this goroutine (storage may then
+	// commit it here, sparing a hand-over to the writer); the others are
+	// handed to their partitions' writers first, so all run at once.
+	var wg sync.WaitGroup
+	for _, g := range groups[:max(len(groups)-1, 0)] {
+		wg.Add(1)
+		g.part.appendAsync(g.recs, func(first int64, err error) {
+			g.first, g.err = first, g.part.liveErr(err)
+			wg.Done()
+		})
+	}
+	if n := len(groups); n > 0 {
+		g := groups[n-1]
+		g.first, g.err = g.part.append(context.Background(), g.recs)
+	}
+	wg.Wait()
+	return batchResult(groups, msgs)
+}
+
+// batchResult sets the Offset and Timestamp of the messages of every
+// partition whose write succeeded, and joins the others' errors.
+func batchResult(groups []*batchGroup, msgs []*Message) error {
+	var errs []error
+	for _, g := range groups {
+		if g.err != nil {
+			errs = append(errs, g.err)
+			continue
+		}
+		for i, idx := range g.idx {
+			msgs[idx].Offset, msgs[idx].Timestamp = g.first+int64(i), g.recs[i].Timestamp
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// batchGroup is the part of a PublishBatch that goes to one partition.
+type batchGroup struct {
+	part  *partition
+	idx   []int // indexes in msgs, in order
 	recs  []storage.Record
-	bytes int
-	alone bool                         // its message may be refused for size: no neighbours
-	done  func(first int64, err error) // b.complete, bound once
+	first int64
+	err   error
 }
 
-type asyncMsg struct {
-	m    *Message
-	done func(*Message, error)
-}
-
-// enqueue hands m, already resolved to log l, to that partition's batching:
-// it is sent at once if the partition has nothing in flight, else with the
-// next flight.
-func (p *Producer) enqueue(l *storage.Log, m *Message, done func(*Message, error), alone bool) {
-	rec := m.record()
-	for {
-		a := p.part(l)
-		a.mu.Lock()
-		if a.gone {
-			a.mu.Unlock()
-			p.lastPart.CompareAndSwap(a, nil)
-			continue // swept meanwhile; a new part takes over
+// groupByPartition checks every message of msgs for topic, chooses its
+// partition, sets its Offset to -1, and groups the messages by partition.
+func (p *Producer) groupByPartition(topic string, msgs []*Message) ([]*batchGroup, error) {
+	var groups []*batchGroup
+	for i, m := range msgs {
+		part, _, err := p.resolve(topic, m)
+		if err != nil {
+			return nil, fmt.Errorf("brook: message %d of the batch: %w", i, err)
 		}
-		a.add(m, done, &rec, alone)
-		if a.flying > 0 {
-			a.mu.Unlock()
-			return
-		}
-		// An idle part: this publish starts a flight.
-		flight := a.takeoff()
-		a.mu.Unlock()
-		p.begin()
-		a.send(flight)
-		return
-	}
-}
-
-// part returns the batching of partition log l, creating it if needed.
-func (p *Producer) part(l *storage.Log) *asyncPart {
-	if a := p.lastPart.Load(); a != nil && a.log == l {
-		return a
-	}
-	v, ok := p.parts.Load(l)
-	if !ok {
-		var loaded bool
-		v, loaded = p.parts.LoadOrStore(l, &asyncPart{p: p, log: l})
-		if !loaded && p.nparts.Add(1) >= max(p.sweepAt.Load(), minSweep) {
-			p.sweep()
-		}
-	}
-	a := v.(*asyncPart)
-	p.lastPart.Store(a)
-	return a
-}
-
-// sweep removes the idle parts from p.parts. Idle parts are kept so that a
-// producer publishing one message at a time does not make a part per
-// message; sweeping bounds what they hold when topics are deleted and
-// others created. It runs when the map has doubled since the last sweep,
-// so its cost is constant per part created.
-func (p *Producer) sweep() {
-	if !p.sweeping.CompareAndSwap(false, true) {
-		return
-	}
-	defer p.sweeping.Store(false)
-	p.parts.Range(func(k, v any) bool {
-		a := v.(*asyncPart)
-		a.mu.Lock()
-		if a.flying == 0 && !a.gone {
-			a.gone = true
-			if p.parts.CompareAndDelete(k, a) {
-				p.nparts.Add(-1)
+		m.Offset = -1
+		var g *batchGroup
+		for _, x := range groups { // few partitions per batch: a scan beats a map
+			if x.part == part {
+				g = x
+				break
 			}
 		}
-		a.mu.Unlock()
-		return true
-	})
-	p.sweepAt.Store(2 * p.nparts.Load())
-}
-
-// add appends a message to the open pending batch, opening a new one when
-// it is full. Called with a.mu held.
-func (a *asyncPart) add(m *Message, done func(*Message, error), rec *storage.Record, alone bool) {
-	size := m.size()
-	var b *asyncBatch
-	if n := len(a.pending); n > 0 {
-		b = a.pending[n-1]
-	}
-	if b == nil || alone || b.alone || len(b.msgs) >= asyncBatchMessages || b.bytes+size > asyncBatchBytes {
-		b = a.p.newBatch(a)
-		b.alone = alone
-		a.pending = append(a.pending, b)
-	}
-	b.msgs = append(b.msgs, asyncMsg{m: m, done: done})
-	b.recs = append(b.recs, *rec)
-	b.bytes += size
-}
-
-// takeoff makes pending the flight in the air and returns it. Called with
-// a.mu held, when no flight is in the air.
-func (a *asyncPart) takeoff() []*asyncBatch {
-	clear(a.flight)
-	a.flight, a.pending = a.pending, a.flight[:0]
-	a.flying = len(a.flight)
-	return a.flight
-}
-
-// send appends the batches of flight in order. It holds no lock: only one
-// flight is in the air, and flight is not touched by anyone else until its
-// last batch is called back, which is after its last read here.
-func (a *asyncPart) send(flight []*asyncBatch) {
-	for _, b := range flight {
-		a.log.AppendAsync(b.recs, b.done)
-	}
-}
-
-// landed records that a batch of the flight was called back. After the
-// last one it sends what was collected meanwhile, or the part goes idle.
-func (a *asyncPart) landed() {
-	a.mu.Lock()
-	a.flying--
-	if a.flying > 0 {
-		a.mu.Unlock()
-		return
-	}
-	if len(a.pending) == 0 {
-		a.mu.Unlock()
-		a.p.end() // after every callback of the flight, so that Flush covers them
-		return
-	}
-	flight := a.takeoff()
-	a.mu.Unlock()
-	a.send(flight)
-}
-
-func (p *Producer) newBatch(a *asyncPart) *asyncBatch {
-	b, _ := p.batches.Get().(*asyncBatch)
-	if b == nil {
-		b = &asyncBatch{}
-		b.done = b.complete
-	}
-	b.part = a
-	return b
-}
-
-// complete is the AppendAsync callback of a batch: it reports each message's
-// own result, in order, then recycles the batch. It runs on the partition's
-// writer goroutine (or, after the log closed, on the goroutine that called
-// AppendAsync).
-func (b *asyncBatch) complete(first int64, err error) {
-	a := b.part
-	if err != nil {
-		m := b.msgs[0].m // all of the batch's messages share topic and partition
-		err = a.p.b.liveStorageError(m.Topic, m.Partition, err)
-	}
-	for i, x := range b.msgs {
-		if err == nil {
-			x.m.Offset, x.m.Timestamp = first+int64(i), b.recs[i].Timestamp
+		if g == nil {
+			g = &batchGroup{part: part, first: -1}
+			if len(groups) == 0 { // most batches go to one partition
+				g.idx, g.recs = make([]int, 0, len(msgs)), make([]storage.Record, 0, len(msgs))
+			}
+			groups = append(groups, g)
 		}
-		x.done(x.m, err)
+		g.idx = append(g.idx, i)
+		g.recs = append(g.recs, m.record())
 	}
-	clear(b.msgs)
-	clear(b.recs) // drop the references to the messages' bytes
-	b.msgs, b.recs, b.bytes, b.alone, b.part = b.msgs[:0], b.recs[:0], 0, false, nil
-	a.p.batches.Put(b)
-	a.landed()
+	return groups, nil
 }
 
-// mayExceedRecordLimit reports whether m, although within the topic's
-// message size limit, might encode past storage's record limit: only a
-// message with a great many headers, whose framing MaxMessageBytes does not
-// count, can. Such a message goes in a batch of its own, so that its
-// refusal cannot fail its neighbours.
-func mayExceedRecordLimit(m *Message, maxMessageBytes int) bool {
-	const fixed, perHeader = 64, 20 // bounds on the varints and the entry header
-	return m.size()+fixed+perHeader*len(m.Headers) > maxRecordSize(maxMessageBytes)
+// PublishBatchAsync is PublishBatch without waiting: it queues the
+// messages' appends (one all-or-nothing write per partition, as
+// PublishBatch does) and returns; done is called once with the batch's
+// error when every partition's write is durable or failed, after each
+// message's Offset and Timestamp were set. Batches queued one after the
+// other on a partition are written in that order, so a server can start
+// the next request before the previous one is acknowledged and keep
+// their order.
+//
+// A batch refused before anything is queued (an invalid message, a closed
+// producer) calls done before PublishBatchAsync returns. done runs on a
+// partition's writer goroutine: it must be quick and must not call
+// Publish, PublishBatch or Close (PublishAsync and PublishBatchAsync are
+// fine). The errors are those of PublishBatch.
+func (p *Producer) PublishBatchAsync(topic string, msgs []*Message, done func(error)) {
+	if err := p.check(); err != nil {
+		done(err)
+		return
+	}
+	groups, err := p.groupByPartition(topic, msgs)
+	if err != nil {
+		done(err)
+		return
+	}
+	if len(groups) == 0 {
+		done(nil)
+		return
+	}
+	var (
+		mu      sync.Mutex
+		pending = len(groups)
+	)
+	for _, g := range groups {
+		g.part.appendAsync(g.recs, func(first int64, err error) {
+			mu.Lock()
+			g.first, g.err = first, g.part.liveErr(err)
+			pending--
+			last := pending == 0
+			mu.Unlock()
+			if last {
+				done(batchResult(groups, msgs))
+			}
+		})
+	}
 }

@@ -28,27 +28,30 @@ func (b *Broker) Fetch(ctx context.Context, topic string, partition int, offset 
 	if err != nil {
 		return nil, err
 	}
-	l, err := t.partition(partition)
+	part, err := t.partition(partition)
 	if err != nil {
 		return nil, err
 	}
+	first, next := part.offsets()
 	switch offset {
 	case OffsetOldest:
-		offset = l.FirstOffset()
+		offset = first
 	case OffsetNewest:
-		offset = l.NextOffset()
+		offset = next
 	}
 	if max <= 0 {
 		max = FetchMaxMessages
 	}
 	for {
-		ch := l.Notify()
-		recs, err := l.Read(offset, max, FetchMaxBytes)
+		ch, err := part.notify()
 		if err != nil {
-			return nil, b.liveStorageError(topic, partition, err)
+			return nil, err
 		}
-		if len(recs) > 0 {
-			block := messagesFromRecords(topic, partition, recs)
+		block, err := part.read(offset, max, FetchMaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		if len(block) > 0 {
 			msgs := make([]*Message, len(block))
 			for i := range block {
 				msgs[i] = &block[i]

@@ -4,29 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
-	"strconv"
 )
-
-// TopicPartition names one partition of one topic. It is comparable, so it
-// serves as a map key.
-type TopicPartition struct {
-	Topic     string
-	Partition int
-}
-
-// String returns tp as "topic/partition", for example "orders/3", the form
-// used in logs and error messages.
-func (tp TopicPartition) String() string {
-	return tp.Topic + "/" + strconv.Itoa(tp.Partition)
-}
-
-// compareTopicPartition orders partitions by topic, then by partition number.
-func compareTopicPartition(a, b TopicPartition) int {
-	if c := cmp.Compare(a.Topic, b.Topic); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Partition, b.Partition)
-}
 
 // assignInput is everything the assignor looks at. assign only reads it.
 type assignInput struct {

@@ -110,6 +110,10 @@ func TestCommitRefusesBadOffsets(t *testing.T) {
 		m.Offset = off
 		err := c.Commit(ctx, &m)
 		assert.ErrorIs(t, err, ErrOffsetOutOfRange, "offset %d", off)
+		var oe *OffsetError // one shape for an offset out of range, as Seek and Fetch give
+		if assert.ErrorAs(t, err, &oe, "offset %d", off) {
+			assert.Equal(t, OffsetError{Topic: "t", Partition: 0, Offset: off, First: 0, Next: 3}, *oe)
+		}
 		u := &Message{Topic: "t", Partition: 0, Offset: off}
 		assert.ErrorIs(t, c.Commit(ctx, u), ErrOffsetOutOfRange, "offset %d, message not delivered", off)
 	}

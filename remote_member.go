@@ -116,7 +116,7 @@ func (m *RemoteMember) Commit(tp TopicPartition, gen int64, offset int64) error 
 }
 
 // Flush writes the group's committed offsets to disk now.
-func (m *RemoteMember) Flush() error { return m.g.offsets.flush() }
+func (m *RemoteMember) Flush() error { return m.g.flush() }
 
 // Release hands tp back after a revocation (the member stopped reading it
 // and committed); the coordinator grants it to its next owner. A release of
@@ -172,5 +172,5 @@ func (b *Broker) SetCommittedOffsets(groupID string, offsets map[TopicPartition]
 		g.offsets.set(tp, o)
 	}
 	g.mu.Unlock()
-	return g.offsets.flush()
+	return g.flush()
 }

@@ -2,14 +2,15 @@ package brook
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 )
 
-// session is one membership of the consumer in its group: join, follow the
-// coordinator's assignment, leave. It returns nil when ctx ends, a
+// runSession runs one session of the consumer in its group: join, follow
+// the coordinator's assignment, leave. It returns nil when ctx ends, a
 // *HandlerError when a handler failed under StopOnError, or errEvicted when
 // the coordinator dropped this member (the caller joins again).
-func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling bool) error {
+func (c *Consumer) runSession(ctx context.Context, g *group, h Handler) error {
 	c.mu.Lock()
 	topics := slices.Clone(c.topics)
 	c.mu.Unlock()
@@ -17,7 +18,7 @@ func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling boo
 	if !ok {
 		return errGroupDeleted
 	}
-	s := &sessionState{c: c, g: g, member: member, h: h, polling: polling, ctx: ctx,
+	s := &session{c: c, b: c.b, opts: &c.opts, log: c.b.log, g: g, member: member, h: h, ctx: ctx,
 		exits: make(chan *partLoop), failed: make(map[TopicPartition]int64)}
 	c.subMu.Lock() // a Subscribe from here on reaches the group after this one
 	c.mu.Lock()
@@ -29,24 +30,31 @@ func (c *Consumer) session(ctx context.Context, g *group, h Handler, polling boo
 		g.subscribe(member, topics)
 	}
 	c.subMu.Unlock()
-	err := s.loop()
+	err := s.follow()
 	c.mu.Lock()
 	c.g, c.member, c.loops = nil, "", nil
 	c.mu.Unlock()
 	return err
 }
 
-type sessionState struct {
-	c       *Consumer
-	g       *group
-	member  string
-	h       Handler
-	polling bool
-	ctx     context.Context
-	exits   chan *partLoop
-	failed  map[TopicPartition]int64 // damaged partitions and the grant they failed in (loop goroutine only)
-	err     error                    // the first handler failure under StopOnError
-	ending  bool                     // shutdown has begun
+// session is one membership of a consumer in its group, from join to
+// leave (or eviction). Its goroutine (follow) starts a partLoop for each
+// partition granted, stops or loses them as the coordinator decides, and
+// calls the consumer's rebalance callbacks; every field below but c's own
+// is touched by that goroutine only.
+type session struct {
+	c      *Consumer        // the owner: its loops map (under c.mu) and its wake channel
+	b      *Broker          // the owner's: where the loops find their partitions
+	opts   *ConsumerOptions // the owner's options: callbacks, given to each loop
+	log    *slog.Logger     // the broker's
+	g      *group
+	member string
+	h      Handler
+	ctx    context.Context          // the run's: ends the session
+	exits  chan *partLoop           // each loop sends itself here when it ends
+	failed map[TopicPartition]int64 // damaged partitions and the grant they failed in
+	err    error                    // the first handler failure under StopOnError
+	ending bool                     // shutdown has begun
 	// given are the partitions whose loops ended cleanly because the
 	// session is ending (its context ended, or shutdown cancelled them),
 	// neither released to the group nor lost: shutdown reports them to
@@ -55,7 +63,9 @@ type sessionState struct {
 	given []TopicPartition
 }
 
-func (s *sessionState) loop() error {
+// follow runs the session until its context ends, the member is evicted,
+// or a handler fails under StopOnError.
+func (s *session) follow() error {
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -79,7 +89,13 @@ func (s *sessionState) loop() error {
 }
 
 // reconcile starts, stops and cancels partition loops to match v.
-func (s *sessionState) reconcile(v memberView) {
+func (s *session) reconcile(v memberView) {
+	if s.ctx.Err() != nil {
+		// The session is ending: shutdown, next, ends what runs. A loop
+		// started now would end at once and give its partition up a
+		// second time (OnRevoked listed it twice).
+		return
+	}
 	loops := s.snapshot()
 	var assigned, lost []TopicPartition
 	for tp, l := range loops {
@@ -109,7 +125,7 @@ func (s *sessionState) reconcile(v memberView) {
 		}
 		l, err := newPartLoop(s, tp, gen)
 		if err != nil {
-			s.c.b.log.Warn("brook: cannot read assigned partition", "partition", tp, "err", err)
+			s.log.Warn("brook: cannot read assigned partition", "partition", tp, "err", err)
 			continue
 		}
 		s.c.mu.Lock()
@@ -118,12 +134,12 @@ func (s *sessionState) reconcile(v memberView) {
 		go l.run()
 		assigned = append(assigned, tp)
 	}
-	s.callback(s.c.opts.OnLost, lost)
-	s.callback(s.c.opts.OnAssigned, assigned)
+	s.callback(s.opts.OnLost, lost)
+	s.callback(s.opts.OnAssigned, assigned)
 }
 
 // exited removes a finished loop and records its outcome.
-func (s *sessionState) exited(l *partLoop) {
+func (s *session) exited(l *partLoop) {
 	s.c.mu.Lock()
 	if s.c.loops[l.tp] == l {
 		delete(s.c.loops, l.tp)
@@ -134,7 +150,7 @@ func (s *sessionState) exited(l *partLoop) {
 	}
 	switch {
 	case l.released:
-		s.callback(s.c.opts.OnRevoked, []TopicPartition{l.tp})
+		s.callback(s.opts.OnRevoked, []TopicPartition{l.tp})
 	case !l.lost.Load() && (s.ending || s.ctx.Err() != nil):
 		s.given = append(s.given, l.tp)
 	}
@@ -149,7 +165,7 @@ func (s *sessionState) exited(l *partLoop) {
 // reports the partitions given up: to OnRevoked after a clean stop (once
 // their offsets are written and the member has left), to OnLost after an
 // eviction.
-func (s *sessionState) shutdown(evicted bool) {
+func (s *session) shutdown(evicted bool) {
 	s.ending = true
 	loops := s.snapshot()
 	var lost []TopicPartition
@@ -164,17 +180,12 @@ func (s *sessionState) shutdown(evicted bool) {
 	for range loops {
 		s.exited(<-s.exits) // records in s.given what ended cleanly; released ones went to OnRevoked already
 	}
-	if err := s.g.offsets.flush(); err != nil {
-		s.c.b.log.Error("brook: write committed offsets", "group", s.g.id, "err", err)
-	}
-	if !evicted {
-		s.g.leave(s.member)
-	}
-	s.callback(s.c.opts.OnRevoked, s.given)
-	s.callback(s.c.opts.OnLost, lost)
+	s.g.leave(s.member) // writes the committed offsets first; after an eviction, only that
+	s.callback(s.opts.OnRevoked, s.given)
+	s.callback(s.opts.OnLost, lost)
 }
 
-func (s *sessionState) snapshot() map[TopicPartition]*partLoop {
+func (s *session) snapshot() map[TopicPartition]*partLoop {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	m := make(map[TopicPartition]*partLoop, len(s.c.loops))
@@ -184,7 +195,7 @@ func (s *sessionState) snapshot() map[TopicPartition]*partLoop {
 	return m
 }
 
-func (s *sessionState) callback(f func([]TopicPartition), tps []TopicPartition) {
+func (s *session) callback(f func([]TopicPartition), tps []TopicPartition) {
 	if f == nil || len(tps) == 0 {
 		return
 	}

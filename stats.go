@@ -86,11 +86,8 @@ func (t *Topic) Stats() TopicStats {
 	ts := TopicStats{Name: t.name, Config: t.Config()}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	for p, l := range t.parts {
-		ts.Partitions = append(ts.Partitions, PartitionStats{
-			Partition: p, FirstOffset: l.FirstOffset(), NextOffset: l.NextOffset(), Bytes: l.Size(),
-			Failure: failureText(l.Failure()),
-		})
+	for _, p := range t.parts {
+		ts.Partitions = append(ts.Partitions, p.stats())
 	}
 	return ts
 }

@@ -7,11 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/brookmq/brook/storage"
 )
 
 // Topic is a named, partitioned log. Get one from CreateNewTopic,
@@ -24,13 +23,14 @@ type Topic struct {
 	alterMu sync.Mutex // serializes AlterTopic: its metadata write and its logs' settings
 
 	mu      sync.RWMutex
-	meta    topicMeta      // as stored: zero fields mean broker defaults
-	parts   []*storage.Log // index = partition
+	meta    topicMeta    // as stored: zero fields mean broker defaults
+	parts   []*partition // index = partition
 	deleted bool
 
 	// loadEnds are the partitions' next offsets when the broker loaded
 	// the topic from disk (nil for a topic created since): no committed
 	// offset of a group loaded later may lie past them (see clampCommitted).
+	// -1 for a partition that failed to open: its end is not known.
 	loadEnds []int64
 }
 
@@ -139,7 +139,7 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 	}
 	defer os.RemoveAll(stage)
 	// The partition directories are staged too: a topic on disk without
-	// one is damage (see checkPartitionDirs), never a half-made create.
+	// one is damage (see partition.missing), never a half-made create.
 	for p := range meta.Partitions {
 		if err := os.Mkdir(filepath.Join(stage, strconv.Itoa(p)), 0o700); err != nil {
 			return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
@@ -156,7 +156,7 @@ func (b *Broker) createTopic(name string, cfg TopicConfig) (*Topic, error) {
 		return nil, fmt.Errorf("brook: create topic %q: %w", name, err)
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
-	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
+	if t.parts, err = t.openPartitions(0, meta.Partitions, false); err != nil {
 		// Undo the create, through the staging directory so that a crash
 		// never leaves a topic directory without its metadata.
 		trash := filepath.Join(b.dir, "tmp", "failed-"+name)
@@ -186,15 +186,15 @@ func loadTopic(b *Broker, name string) (*Topic, error) {
 		return nil, err
 	}
 	t := &Topic{b: b, name: name, dir: dir, meta: meta}
-	if err := checkPartitionDirs(dir, meta.Partitions); err != nil {
-		return nil, err
-	}
-	if t.parts, err = t.openPartitions(0, meta.Partitions); err != nil {
+	if t.parts, err = t.openPartitions(0, meta.Partitions, true); err != nil {
 		return nil, err
 	}
 	t.loadEnds = make([]int64, len(t.parts))
-	for p, l := range t.parts {
-		t.loadEnds[p] = l.NextOffset()
+	for i, p := range t.parts {
+		t.loadEnds[i] = p.next()
+		if p.log == nil {
+			t.loadEnds[i] = -1 // unknown: no committed offset is moved for it
+		}
 	}
 	return t, nil
 }
@@ -235,67 +235,6 @@ func readTopicFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// checkPartitionDirs checks, before they are opened, that the partition
-// directories of a topic loaded from disk exist and are directories, not
-// links: opening would otherwise create a missing one afresh and empty,
-// hiding the loss, or follow a link out of the data directory.
-func checkPartitionDirs(dir string, partitions int) error {
-	for p := range partitions {
-		path := filepath.Join(dir, strconv.Itoa(p))
-		err := checkEntry(path, true)
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: partition directory %s is missing", ErrCorrupt, path)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// openPartitions opens partitions [from, to) and returns their logs. On
-// error it closes the ones it opened and returns none.
-// The caller holds t.mu or is the only user of t.
-func (t *Topic) openPartitions(from, to int) ([]*storage.Log, error) {
-	sync := t.meta.Sync
-	if sync == SyncDefault {
-		sync = t.b.opts.Sync
-	}
-	so := &storage.Options{
-		SegmentSize:   t.b.opts.SegmentSize,
-		Sync:          sync.storage(),
-		SyncInterval:  t.b.opts.SyncInterval,
-		MaxRecordSize: maxRecordSize(t.maxMessageBytes()),
-		Logger:        t.b.log.With("topic", t.name),
-		FS:            t.b.opts.fs,
-		ReadOnly:      t.b.opts.ReadOnly,
-		OpenDamaged:   true, // a damaged partition fails alone (ErrPartitionFailed)
-	}
-	logs := make([]*storage.Log, 0, to-from)
-	for p := from; p < to; p++ {
-		so.Observer = t.b.storageObserver(t.name, p)
-		l, err := storage.Open(filepath.Join(t.dir, strconv.Itoa(p)), so)
-		if err != nil {
-			closeLogs(logs)
-			return nil, storageError(t.name, p, err)
-		}
-		if rec := l.Recovery(); rec.TruncatedRecords > 0 || rec.TruncatedBytes > 0 {
-			t.b.log.Warn("brook: repaired partition tail", "topic", t.name, "partition", p,
-				"records", rec.TruncatedRecords, "bytes", rec.TruncatedBytes, "saved_to", rec.SavedTo, "reason", rec.Reason)
-		}
-		logs = append(logs, l)
-	}
-	return logs, nil
-}
-
-// closeLogs closes logs that were never published to, after a failure that
-// already has its own error.
-func closeLogs(logs []*storage.Log) {
-	for _, l := range logs {
-		_ = l.Close()
-	}
-}
-
 // maxRecordSize is storage's record limit for a topic whose messages may be
 // maxMessageBytes long: twice as much plus 1 KiB, room for the encoding.
 func maxRecordSize(maxMessageBytes int) int { return 2*maxMessageBytes + 1024 }
@@ -333,34 +272,56 @@ func (t *Topic) Config() TopicConfig {
 	}
 }
 
-// partition returns the log of partition p, or a *PartitionError.
-func (t *Topic) partition(p int) (*storage.Log, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.deleted {
-		return nil, &TopicError{Topic: t.name, Err: ErrUnknownTopic}
-	}
-	if p < 0 || p >= len(t.parts) {
-		return nil, &PartitionError{Topic: t.name, Partition: p, Partitions: len(t.parts), Err: ErrInvalidPartition}
-	}
-	return t.parts[p], nil
-}
-
-// route returns, in one read of the topic's state, what a publish needs: the
-// partitions' logs (shared: the caller must not modify the slice), the
-// message size limit, and whether the topic was deleted.
-func (t *Topic) route() (parts []*storage.Log, maxMessageBytes int, deleted bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.parts, t.maxMessageBytes(), t.deleted
-}
-
 func (t *Topic) close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var errs []error
-	for p, l := range t.parts {
-		errs = append(errs, storageError(t.name, p, l.Close()))
+	for _, p := range t.parts {
+		errs = append(errs, p.close())
 	}
 	return errors.Join(errs...)
+}
+
+// Topic returns the topic of that name, or ErrUnknownTopic, ErrClosed.
+func (b *Broker) Topic(name string) (*Topic, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	t, ok := b.topics[name]
+	if !ok {
+		return nil, &TopicError{Topic: name, Err: ErrUnknownTopic}
+	}
+	return t, nil
+}
+
+// Topics returns the names of all topics, sorted.
+func (b *Broker) Topics() ([]string, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	ts := b.topicList()
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.name
+	}
+	return names, nil
+}
+
+// enforceRetention drops whole segments that are past the topic's age or
+// size limit. It runs from the broker's housekeeping goroutine.
+func (t *Topic) enforceRetention() {
+	cfg := t.Config()
+	if cfg.RetentionAge == 0 && cfg.RetentionBytes == 0 {
+		return
+	}
+	t.mu.RLock()
+	parts := slices.Clone(t.parts)
+	t.mu.RUnlock()
+	for _, p := range parts {
+		if err := p.retain(cfg); err != nil {
+			t.b.log.Error("brook: retention", "topic", t.name, "partition", p.index, "err", err)
+		}
+	}
 }

@@ -3,9 +3,8 @@ package brook
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
-
-	"github.com/brookmq/brook/storage"
 )
 
 // TopicUpdate names the settings AlterTopic changes. A nil field leaves its
@@ -55,18 +54,17 @@ func (b *Broker) AlterTopic(name string, u TopicUpdate) (TopicConfig, error) {
 	}
 	cfg := t.Config()
 	var errs []error
-	for p, l := range parts {
-		errs = append(errs, storageError(name, p, l.SetMaxRecordSize(maxRecordSize(cfg.MaxMessageBytes))))
-		errs = append(errs, storageError(name, p, l.SetSync(cfg.Sync.storage())))
+	for _, p := range parts {
+		errs = append(errs, p.configure(cfg))
 	}
 	return cfg, errors.Join(errs...)
 }
 
 // alter validates u against the topic's stored configuration, writes the
 // result to topic.json and makes it the topic's metadata. It returns the
-// partitions' logs, whose settings the caller updates without t.mu held
-// (a change of policy may fsync).
-func (t *Topic) alter(u TopicUpdate) ([]*storage.Log, error) {
+// partitions, whose settings the caller updates without t.mu held (a
+// change of policy may fsync).
+func (t *Topic) alter(u TopicUpdate) ([]*partition, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.deleted {
@@ -94,11 +92,61 @@ func (t *Topic) alter(u TopicUpdate) ([]*storage.Log, error) {
 		}
 		t.meta = meta
 	}
-	return append([]*storage.Log(nil), t.parts...), nil
+	return slices.Clone(t.parts), nil
 }
 
 // config is the configuration meta stores, zero fields meaning defaults.
 func (m topicMeta) config() TopicConfig {
 	return TopicConfig{Partitions: m.Partitions, RetentionAge: m.RetentionAge,
 		RetentionBytes: m.RetentionBytes, MaxMessageBytes: m.MaxMessageBytes, Sync: m.Sync}
+}
+
+// AddPartitions grows a topic to total partitions. Partitions can only be
+// added, as in Kafka; keys hashed with PartitionByKey may map elsewhere
+// afterwards. Groups subscribed to the topic rebalance. It returns
+// ErrUnknownTopic, ErrInvalidPartition (total not above the current count or
+// above MaxPartitions) or ErrClosed.
+func (b *Broker) AddPartitions(name string, total int) error {
+	if err := b.checkWritable(); err != nil {
+		return err
+	}
+	t, err := b.Topic(name)
+	if err != nil {
+		return err
+	}
+	if err := t.grow(total); err != nil {
+		return err
+	}
+	b.topicsChanged()
+	return nil
+}
+
+func (t *Topic) grow(total int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur := len(t.parts)
+	if t.deleted {
+		return &TopicError{Topic: t.name, Err: ErrUnknownTopic}
+	}
+	if total <= cur || total > MaxPartitions {
+		return &PartitionError{Topic: t.name, Partition: total, Err: fmt.Errorf(
+			"%w: cannot grow from %d to %d partitions (max %d)", ErrInvalidPartition, cur, total, MaxPartitions)}
+	}
+	// Open the new partitions first and record them in the metadata last:
+	// a failure, or a crash, at any step leaves the topic as it was. The
+	// directories of partitions beyond the metadata's count are never read
+	// (a later grow reopens them, empty).
+	parts, err := t.openPartitions(cur, total, false)
+	if err != nil {
+		return err
+	}
+	meta := t.meta
+	meta.Partitions = total
+	if err := writeMeta(t.b.opts.meta, t.dir, meta); err != nil {
+		closePartitions(parts)
+		return fmt.Errorf("brook: add partitions to %q: %w", t.name, err)
+	}
+	t.meta = meta
+	t.parts = append(t.parts, parts...)
+	return nil
 }

@@ -17,38 +17,37 @@ import (
 // ErrCorrupt or ErrClosed; *TopicError wrapping ErrUnknownTopic when the
 // topic was deleted.
 func (t *Topic) ReadPartition(partition int, offset int64, maxMessages, maxBytes int) ([]Message, error) {
-	l, err := t.partition(partition)
+	p, err := t.partition(partition)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := l.Read(offset, maxMessages, maxBytes)
-	if err != nil {
-		return nil, storageError(t.name, partition, err)
-	}
-	return messagesFromRecords(t.name, partition, recs), nil
+	return p.read(offset, maxMessages, maxBytes)
 }
 
 // PartitionOffsets returns the first offset a partition still holds and the
 // offset its next message will get (equal when it is empty). It returns the
 // errors of ReadPartition for a bad partition or a deleted topic.
 func (t *Topic) PartitionOffsets(partition int) (first, next int64, err error) {
-	l, err := t.partition(partition)
+	p, err := t.partition(partition)
 	if err != nil {
 		return 0, 0, err
 	}
-	return l.FirstOffset(), l.NextOffset(), nil
+	if p.failed != nil {
+		return 0, 0, p.failed
+	}
+	first, next = p.offsets()
+	return first, next, nil
 }
 
 // PartitionOffsetForTime returns the offset of the first message of the
 // partition whose timestamp is at or after ts, or the partition's next
 // offset when there is none. It returns the errors of ReadPartition.
 func (t *Topic) PartitionOffsetForTime(partition int, ts time.Time) (int64, error) {
-	l, err := t.partition(partition)
+	p, err := t.partition(partition)
 	if err != nil {
 		return 0, err
 	}
-	off, err := l.OffsetForTime(ts)
-	return off, storageError(t.name, partition, err)
+	return p.offsetForTime(ts)
 }
 
 // PartitionChanged returns a channel that is closed at the partition's next
@@ -61,9 +60,9 @@ func (t *Topic) PartitionOffsetForTime(partition int, ts time.Time) (int64, erro
 //
 // It returns the errors of ReadPartition for a bad partition or a deleted topic.
 func (t *Topic) PartitionChanged(partition int) (<-chan struct{}, error) {
-	l, err := t.partition(partition)
+	p, err := t.partition(partition)
 	if err != nil {
 		return nil, err
 	}
-	return l.Notify(), nil
+	return p.notify()
 }
