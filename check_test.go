@@ -326,6 +326,11 @@ func TestRepairPartitionRefusals(t *testing.T) {
 	res, err := RepairPartition(dir, "t", 0, &RepairOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, RepairResult{}, res, "no damage: nothing changed")
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "t", "1")))
+	_, err = RepairPartition(dir, "t", 1, nil)
+	assert.ErrorIs(t, err, ErrCorrupt, "a missing partition cannot be repaired, only restored")
+	assert.ErrorContains(t, err, "is missing")
+	assert.NoDirExists(t, filepath.Join(dir, "topics", "t", "1"), "never recreated")
 }
 
 // TestCheckNotesOffsetPastEnd: a committed offset past its partition's end

@@ -2,6 +2,7 @@ package brook
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -52,7 +53,8 @@ type RepairOptions struct {
 // returns an ErrLocked error naming the process that holds it. It returns
 // ErrNotDataDir, ErrInvalidTopicName, ErrUnknownTopic or
 // ErrInvalidPartition for a partition that is not there, and ErrCorrupt
-// for a topic whose metadata is damaged.
+// for a topic whose metadata is damaged or a partition whose directory is
+// missing (nothing to cut: it must be restored from a backup).
 func RepairPartition(dir, topic string, partition int, opts *RepairOptions) (RepairResult, error) {
 	var o RepairOptions
 	if opts != nil {
@@ -84,7 +86,11 @@ func RepairPartition(dir, topic string, partition int, opts *RepairOptions) (Rep
 		return RepairResult{}, &PartitionError{Topic: topic, Partition: partition, Partitions: meta.Partitions, Err: ErrInvalidPartition}
 	}
 	pdir := filepath.Join(tdir, strconv.Itoa(partition))
-	if err := checkEntry(pdir, true); err != nil {
+	if err := checkEntry(pdir, true); errors.Is(err, fs.ErrNotExist) {
+		// Repair cuts damage inside a log; it cannot recreate a lost one.
+		return RepairResult{}, &PartitionError{Topic: topic, Partition: partition,
+			Err: fmt.Errorf("%w: partition directory %s is missing; there is nothing to cut: restore it from a backup, or delete the topic", ErrCorrupt, pdir)}
+	} else if err != nil {
 		return RepairResult{}, storageError(topic, partition, err)
 	}
 	res, err := storage.Repair(pdir, &storage.Options{Logger: o.Logger})

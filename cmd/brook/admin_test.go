@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -125,4 +126,19 @@ func TestChangesRefusedOnAHeldDirectory(t *testing.T) {
 		assert.Contains(t, r.stderr, fmt.Sprintf("held by pid %d (", os.Getpid()), "%v", args)
 		assert.Contains(t, r.stderr, "hint: another program", "%v", args)
 	}
+}
+
+// TestTopicsDescribeShowsFailedPartition: a partition whose directory is
+// missing is shown failed, with why, in the table and in --json.
+func TestTopicsDescribeShowsFailedPartition(t *testing.T) {
+	dir := newTopic(t, "t", "2")
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "t", "1")))
+	var info topicInfo
+	decode(t, mustRun(t, dir, "", "topics", "describe", "t", "--json").stdout, &info)
+	require.Len(t, info.Partitions, 2)
+	assert.Empty(t, info.Partitions[0].Failure)
+	assert.Contains(t, info.Partitions[1].Failure, "partition directory is missing")
+	out := lines(mustRun(t, dir, "", "topics", "describe", "t").stdout)
+	assert.Contains(t, out, "PARTITION  FIRST  NEXT  MESSAGES  BYTES  FAILURE")
+	assert.Regexp(t, `^1 .* brook: partition failed: .*missing`, out[len(out)-1])
 }

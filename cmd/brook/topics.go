@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,6 +44,9 @@ type partitionInfo struct {
 	NextOffset  int64 `json:"next_offset"`
 	Messages    int64 `json:"messages"`
 	Bytes       int64 `json:"bytes"`
+	// Failure says why the partition failed (see brook.ErrPartitionFailed);
+	// absent while it is healthy.
+	Failure string `json:"failure,omitempty"`
 }
 
 // newTopicsCmd builds `brook topics` and its subcommands.
@@ -121,7 +125,7 @@ func topicInfoOf(st brook.TopicStats) topicInfo {
 	for _, p := range st.Partitions {
 		info.Partitions = append(info.Partitions, partitionInfo{
 			Partition: p.Partition, FirstOffset: p.FirstOffset, NextOffset: p.NextOffset,
-			Messages: p.NextOffset - p.FirstOffset, Bytes: p.Bytes,
+			Messages: p.NextOffset - p.FirstOffset, Bytes: p.Bytes, Failure: p.Failure,
 		})
 	}
 	return info
@@ -145,10 +149,19 @@ func (a *app) printTopic(info topicInfo) error {
 		return err
 	}
 	fmt.Fprintln(a.stdout)
+	failed := slices.ContainsFunc(info.Partitions, func(p partitionInfo) bool { return p.Failure != "" })
 	return a.table(func(w io.Writer) {
-		row(w, "PARTITION", "FIRST", "NEXT", "MESSAGES", "BYTES")
+		if !failed {
+			row(w, "PARTITION", "FIRST", "NEXT", "MESSAGES", "BYTES")
+		} else {
+			row(w, "PARTITION", "FIRST", "NEXT", "MESSAGES", "BYTES", "FAILURE")
+		}
 		for _, p := range info.Partitions {
-			row(w, p.Partition, p.FirstOffset, p.NextOffset, p.Messages, humanBytes(p.Bytes))
+			if !failed {
+				row(w, p.Partition, p.FirstOffset, p.NextOffset, p.Messages, humanBytes(p.Bytes))
+			} else {
+				row(w, p.Partition, p.FirstOffset, p.NextOffset, p.Messages, humanBytes(p.Bytes), orDash(p.Failure))
+			}
 		}
 	})
 }
