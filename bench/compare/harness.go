@@ -62,7 +62,7 @@ type Config struct {
 	BrookMembers int `json:"brook_members"`
 
 	// Systems selects systems by name (brook, brook-kafka, kfake,
-	// jetstream). Default: all four.
+	// kgo-null, jetstream). Default: all five.
 	Systems []string `json:"systems,omitempty"`
 }
 
@@ -184,7 +184,9 @@ type instance interface {
 const topicName = "compare"
 
 // systemNames lists the systems in table order.
-func systemNames() []string { return []string{"brook", "brook-kafka", "kfake", "jetstream"} }
+func systemNames() []string {
+	return []string{"brook", "brook-kafka", "kfake", "kgo-null", "jetstream"}
+}
 
 func newSystem(name string) system {
 	switch name {
@@ -194,6 +196,8 @@ func newSystem(name string) system {
 		return jetStreamSystem{}
 	case "brook-kafka":
 		return brookKafkaSystem{}
+	case "kgo-null":
+		return nullKafkaSystem{}
 	}
 	return brookSystem{}
 }
