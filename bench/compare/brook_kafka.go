@@ -29,6 +29,8 @@ func (brookKafkaSystem) mode(w workload, _ Config) string {
 		return "kafkaserver, SyncAlways (default), kgo acks=all"
 	case produceUnsynced:
 		return "kafkaserver, SyncNever, kgo acks=all"
+	case latencyDurable:
+		return "kafkaserver, SyncAlways (default), kgo linger 0, acks=all"
 	}
 	return "kafkaserver, kgo direct partition consumption (no group)"
 }

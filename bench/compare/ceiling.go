@@ -34,7 +34,10 @@ type nullKafkaSystem struct{}
 func (nullKafkaSystem) name() string { return "kgo-null" }
 
 func (nullKafkaSystem) mode(w workload, _ Config) string {
-	if w == consumeAll {
+	switch w {
+	case latencyDurable:
+		return "" // it serves a kept batch, not what was produced
+	case consumeAll:
 		return "ceiling: a server serving one kept batch, kgo direct partition consumption"
 	}
 	return "ceiling: a server acking without storing, kgo acks=all"

@@ -43,6 +43,8 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Messages, "messages", 0, "messages per produce run (default 2000000, quick 100000)")
 	fs.IntVar(&cfg.Window, "window", 0, "unacknowledged messages per publishing goroutine, Brook and JetStream (default 4000)")
 	fs.IntVar(&cfg.BrookMembers, "brook-members", 0, "members of Brook's consumer group in the consume workload (default 1)")
+	fs.IntVar(&cfg.LatencyRate, "latency-rate", 0, "messages per second of the paced latency workload C (default 2000)")
+	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", 0, "how long workload C publishes (default 3s, quick 1s)")
 	fs.DurationVar(&cfg.ProduceCap, "cap", 0, "stop a produce run still sending after this long (default 15s, quick 5s)")
 	fs.StringVar(&systems, "systems", "", "comma-separated systems to run: brook,brook-kafka,kfake,kgo-null,jetstream (default all)")
 	fs.StringVar(&cfg.Dir, "dir", "", "where to put the temporary data (default $TMPDIR)")
