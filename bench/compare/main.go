@@ -1,8 +1,13 @@
-// Command compare runs the same produce and consume workloads on Brook and
-// on two other embeddable log engines, in one process and one run, and
-// prints the medians side by side with Brook's ratio to each:
+// Command compare runs the same produce, consume and paced-latency
+// workloads on Brook and on other embeddable log engines, in one process
+// and one run, and prints the medians side by side with Brook's ratio to
+// each:
 //
-//   - kfake, the fake Kafka cluster of franz-go, driven by the kgo client;
+//   - brook-kafka, Brook behind its own Kafka listener (kafkaserver),
+//     driven by the kgo client;
+//   - kfake, the fake Kafka cluster of franz-go, driven by the same client;
+//   - kgo-null, the same client against a server that stores nothing: the
+//     ceiling of the two Kafka rows on this machine;
 //   - NATS JetStream, an embedded nats-server driven by nats.go's jetstream
 //     package.
 //
