@@ -31,6 +31,9 @@ func (c *conn) produce(r *request, done func(kmsg.Response, error)) {
 	left.Store(1) // released after the loop, so done cannot run before it ends
 	finish := func() {
 		if left.Add(-1) == 0 {
+			if r.frame != nil { // every append is acknowledged: the log has its copies
+				releaseFrame(r.frame)
+			}
 			if req.Acks == 0 {
 				done(nil, nil)
 			} else {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"time"
 
 	"github.com/brookmq/brook"
@@ -103,6 +104,7 @@ func appendRecords(msgs []*brook.Message, raw []byte, count int, firstTS int64, 
 		return nil, fmt.Errorf("%w: %d records", errBatch, count)
 	}
 	block := make([]brook.Message, count)
+	msgs = slices.Grow(msgs, count)
 	for i := range block {
 		length, k := binary.Varint(raw)
 		if k <= 0 || length < 0 || length > int64(len(raw)-k) {

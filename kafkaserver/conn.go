@@ -2,7 +2,6 @@ package kafkaserver
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -66,7 +65,7 @@ func (c *conn) readLoop() {
 			c.close()
 			return
 		}
-		frame, err := readFrame(br, c.s.opts.MaxRequestSize)
+		frame, pooled, err := readFrame(br, c.s.opts.MaxRequestSize)
 		if err != nil {
 			c.readFailed(err)
 			return
@@ -77,6 +76,9 @@ func (c *conn) readLoop() {
 			c.busy.Add(-1)
 			c.readFailed(err)
 			return
+		}
+		if pooled {
+			req.frame = frame
 		}
 		select {
 		case c.reqs <- req:
@@ -92,23 +94,6 @@ func (c *conn) readFailed(err error) {
 		c.s.log.Debug("kafkaserver: closing connection", "remote", c.remote, "err", err)
 	}
 	c.close()
-}
-
-// readFrame reads one size-prefixed frame of at most max bytes.
-func readFrame(r io.Reader, max int) ([]byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
-	}
-	n := int32(binary.BigEndian.Uint32(hdr[:]))
-	if n < 8 || int64(n) > int64(max) {
-		return nil, errFrame
-	}
-	frame := make([]byte, n)
-	if _, err := io.ReadFull(r, frame); err != nil {
-		return nil, err
-	}
-	return frame, nil
 }
 
 // pending is a request being handled; done closes when resp is set.
@@ -164,8 +149,17 @@ func (c *conn) writeLoop(out <-chan *pending) {
 			return
 		}
 		if p.resp != nil {
-			buf = appendResponse(buf[:0], p.req, p.resp)
-			if err := c.write(buf); err != nil {
+			var err error
+			if n := responseSizeHint(p.resp); n > 1<<20 {
+				bp := getBuffer(n)
+				*bp = appendResponse(*bp, p.req, p.resp)
+				err = c.write(*bp)
+				putBuffer(bp)
+			} else {
+				buf = appendResponse(buf[:0], p.req, p.resp)
+				err = c.write(buf)
+			}
+			if err != nil {
 				c.busy.Add(-1)
 				c.readFailed(err)
 				return

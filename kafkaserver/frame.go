@@ -16,6 +16,9 @@ type request struct {
 	// unsupported marks an ApiVersions request of a version above the
 	// served range: it is answered with v0 and UNSUPPORTED_VERSION.
 	unsupported bool
+	// frame, when set, is the pooled buffer body was decoded from (see
+	// readFrame); the handler releases it once nothing refers to it.
+	frame []byte
 }
 
 // parseRequest decodes a frame (without its size prefix): the request

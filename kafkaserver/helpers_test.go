@@ -19,7 +19,13 @@ import (
 // 127.0.0.1; both close when the test ends.
 func startServer(t *testing.T, opts *Options) (*brook.Broker, *Server, string) {
 	t.Helper()
-	b, err := brook.Open(t.TempDir(), nil)
+	return startServerWith(t, nil, opts)
+}
+
+// startServerWith is startServer with the broker's options.
+func startServerWith(t testing.TB, bopts *brook.Options, opts *Options) (*brook.Broker, *Server, string) {
+	t.Helper()
+	b, err := brook.Open(t.TempDir(), bopts)
 	require.NoError(t, err)
 	s := New(b, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,14 +42,14 @@ func startServer(t *testing.T, opts *Options) (*brook.Broker, *Server, string) {
 
 // client is a minimal Kafka client speaking kmsg over one connection.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	nc   net.Conn
 	br   *bufio.Reader
 	corr int32
 	id   string
 }
 
-func dial(t *testing.T, addr string) *client {
+func dial(t testing.TB, addr string) *client {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	require.NoError(t, err)

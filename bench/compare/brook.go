@@ -28,6 +28,8 @@ func (brookSystem) mode(w workload, c Config) string {
 		return "SyncAlways, PublishAsync+Flush"
 	case produceUnsynced:
 		return "SyncNever, PublishAsync+Flush"
+	case latencyDurable:
+		return "SyncAlways, PublishAsync, a group of 1 from the end"
 	}
 	return fmt.Sprintf("group of %d member(s), Run (a goroutine per partition)", c.BrookMembers)
 }

@@ -17,8 +17,8 @@ import (
 //
 // Durable mode is Brook's default policy (SyncAlways: every Produce
 // request's records are fsynced before the response); not synced is
-// SyncNever. kafkaserver does not serve idempotent producers, so kgo falls
-// back to plain produce requests.
+// SyncNever. kafkaserver serves idempotent producers with sequence checks,
+// so kgo keeps its default of up to 5 produce requests in flight.
 type brookKafkaSystem struct{}
 
 func (brookKafkaSystem) name() string { return "brook-kafka" }
@@ -29,6 +29,8 @@ func (brookKafkaSystem) mode(w workload, _ Config) string {
 		return "kafkaserver, SyncAlways (default), kgo acks=all"
 	case produceUnsynced:
 		return "kafkaserver, SyncNever, kgo acks=all"
+	case latencyDurable:
+		return "kafkaserver, SyncAlways (default), kgo linger 0, acks=all"
 	}
 	return "kafkaserver, kgo direct partition consumption (no group)"
 }

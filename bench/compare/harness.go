@@ -61,8 +61,16 @@ type Config struct {
 	// (`brook bench` workload 4 uses a group of 4.)
 	BrookMembers int `json:"brook_members"`
 
+	// LatencyRate is the pace of the end-to-end latency workload (C), in
+	// messages per second. Default: 2000.
+	LatencyRate int `json:"latency_rate"`
+
+	// LatencyDuration is how long one latency run publishes. Default:
+	// 3s / 1s.
+	LatencyDuration time.Duration `json:"latency_duration_ns"`
+
 	// Systems selects systems by name (brook, brook-kafka, kfake,
-	// jetstream). Default: all four.
+	// kgo-null, jetstream). Default: all five.
 	Systems []string `json:"systems,omitempty"`
 }
 
@@ -88,19 +96,26 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.Partitions, 8)
 	set(&c.Window, 4000)
 	set(&c.BrookMembers, 1)
+	set(&c.LatencyRate, 2000)
+	if c.LatencyDuration == 0 {
+		c.LatencyDuration = time.Duration(pick(3, 1)) * time.Second
+	}
 	if c.ProduceCap == 0 {
 		c.ProduceCap = time.Duration(pick(15, 5)) * time.Second
 	}
 	if len(c.Systems) == 0 {
 		c.Systems = systemNames()
 	}
-	for _, n := range []int{c.Reps, c.Messages, c.RecordSize, c.Partitions, c.Window, c.BrookMembers} {
+	for _, n := range []int{c.Reps, c.Messages, c.RecordSize, c.Partitions, c.Window, c.BrookMembers, c.LatencyRate} {
 		if n < 0 {
 			return c, errors.New("compare: negative size in config")
 		}
 	}
-	if c.ProduceCap < 0 {
-		return c, errors.New("compare: negative ProduceCap")
+	if c.ProduceCap < 0 || c.LatencyDuration < 0 {
+		return c, errors.New("compare: negative ProduceCap or LatencyDuration")
+	}
+	if c.RecordSize < 8 {
+		return c, errors.New("compare: RecordSize below 8 (the latency workload stamps values)")
 	}
 	if c.Messages < c.Partitions {
 		return c, errors.New("compare: fewer messages than partitions")
@@ -120,15 +135,17 @@ const (
 	produceDurable  workload = iota // A1
 	produceUnsynced                 // A2
 	consumeAll                      // B
+	latencyDurable                  // C
 )
 
-var workloads = []workload{produceDurable, produceUnsynced, consumeAll}
+var workloads = []workload{produceDurable, produceUnsynced, consumeAll, latencyDurable}
 
 // id and title name a workload in the table.
-func (w workload) id() string { return [...]string{"A1", "A2", "B"}[w] }
+func (w workload) id() string { return [...]string{"A1", "A2", "B", "C"}[w] }
 
 func (w workload) title() string {
-	return [...]string{"produce, durable", "produce, not synced", "consume full topic, 1 consumer"}[w]
+	return [...]string{"produce, durable", "produce, not synced", "consume full topic, 1 consumer",
+		"end-to-end latency, durable, paced"}[w]
 }
 
 // producePlan is what one produce run publishes.
@@ -184,7 +201,9 @@ type instance interface {
 const topicName = "compare"
 
 // systemNames lists the systems in table order.
-func systemNames() []string { return []string{"brook", "brook-kafka", "kfake", "jetstream"} }
+func systemNames() []string {
+	return []string{"brook", "brook-kafka", "kfake", "kgo-null", "jetstream"}
+}
 
 func newSystem(name string) system {
 	switch name {
@@ -194,15 +213,19 @@ func newSystem(name string) system {
 		return jetStreamSystem{}
 	case "brook-kafka":
 		return brookKafkaSystem{}
+	case "kgo-null":
+		return nullKafkaSystem{}
 	}
 	return brookSystem{}
 }
 
 // sample is one measurement.
 type sample struct {
-	rate  float64 // msgs/s
+	rate  float64 // msgs/s; for C, the p99 in ms
 	count int64   // messages measured
 	want  int64   // messages asked for
+	p50   float64 // C: ms
+	max   float64 // C: ms
 }
 
 // runner carries one run.
@@ -288,6 +311,13 @@ func (r *runner) measureOn(ctx context.Context, sys system, inst instance, w wor
 		return fmt.Errorf("%s: nothing acknowledged", w.title())
 	}
 	r.add(w, sys, rep, sample{rate: float64(acked) / d.Seconds(), count: acked, want: int64(c.Messages)})
+	if li, ok := inst.(latencyInstance); ok && w == produceDurable && sys.mode(latencyDurable, c) != "" {
+		lats, err := li.latency(ctx, latencyPlan{topic: topicName, rate: c.LatencyRate, d: c.LatencyDuration, size: c.RecordSize})
+		if err != nil {
+			return fmt.Errorf("%s: %w", latencyDurable.title(), err)
+		}
+		r.add(latencyDurable, sys, rep, latencySample(lats))
+	}
 	if w != produceUnsynced || sys.mode(consumeAll, c) == "" {
 		return nil
 	}
@@ -306,6 +336,10 @@ func (r *runner) add(w workload, sys system, rep int, s sample) {
 	capped := ""
 	if s.count < s.want {
 		capped = fmt.Sprintf(" (capped at %v: %s of %s messages)", r.cfg.ProduceCap, bench.SI(float64(s.count)), bench.SI(float64(s.want)))
+	}
+	if w == latencyDurable {
+		r.logf("%-2s %-30s %-9s rep %d/%d: p99 %.3f ms, p50 %.3f ms, max %.3f ms", w.id(), w.title(), sys.name(), rep, r.cfg.Reps, s.rate, s.p50, s.max)
+		return
 	}
 	r.logf("%-2s %-30s %-9s rep %d/%d: %s msgs/s%s", w.id(), w.title(), sys.name(), rep, r.cfg.Reps, bench.SI(s.rate), capped)
 }
@@ -331,3 +365,12 @@ func payload(size int) []byte {
 
 // join is filepath.Join, short.
 func join(elem ...string) string { return filepath.Join(elem...) }
+
+// latencySample sums up one latency run: p99 (in rate), p50 and max, in ms.
+func latencySample(lats []time.Duration) sample {
+	slices.Sort(lats)
+	ms := func(q float64) float64 {
+		return float64(lats[min(len(lats)-1, int(q*float64(len(lats))))]) / float64(time.Millisecond)
+	}
+	return sample{rate: ms(0.99), p50: ms(0.50), max: ms(1), count: int64(len(lats)), want: int64(len(lats))}
+}

@@ -42,6 +42,8 @@ func (jetStreamSystem) mode(w workload, _ Config) string {
 		return "file store, sync_always (fsync per message), PublishAsync"
 	case produceUnsynced:
 		return "file store, default sync (every 2 min), PublishAsync"
+	case latencyDurable:
+		return "" // not measured: sync_always makes it a figure of the disk
 	}
 	return fmt.Sprintf("pull consumer, AckNone, Consume in batches of %d", jsPullBatch)
 }

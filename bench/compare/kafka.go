@@ -34,6 +34,8 @@ func (kafkaSystem) mode(w workload, _ Config) string {
 		return "DataDir+SyncWrites (fsync per batch), kgo acks=all"
 	case produceUnsynced:
 		return "in memory, kgo acks=all"
+	case latencyDurable:
+		return "DataDir+SyncWrites, kgo linger 0, acks=all"
 	}
 	return "kgo direct partition consumption (no group)"
 }

@@ -22,15 +22,19 @@ type Report struct {
 
 // Row is one system's figure for one workload.
 type Row struct {
-	ID       string    `json:"id"`       // workload: A1, A2 or B
-	Workload string    `json:"workload"` // what the workload does
-	System   string    `json:"system"`   // brook, brook-kafka, kfake or jetstream
-	Mode     string    `json:"mode"`     // how this system runs it; "n/a" if it cannot
-	Median   float64   `json:"median"`   // msgs/s; 0 for n/a
-	MBPerSec float64   `json:"mb_per_s"` // value bytes only
-	Samples  []float64 `json:"samples"`  // msgs/s, one per repetition
-	Ratio    float64   `json:"ratio"`    // Brook's median / this median; 0 when unknown
-	Note     string    `json:"note,omitempty"`
+	ID       string    `json:"id"`               // workload: A1, A2 or B
+	Workload string    `json:"workload"`         // what the workload does
+	System   string    `json:"system"`           // brook, brook-kafka, kfake or jetstream
+	Mode     string    `json:"mode"`             // how this system runs it; "n/a" if it cannot
+	Median   float64   `json:"median"`           // msgs/s (C: p99 in ms); 0 for n/a
+	MBPerSec float64   `json:"mb_per_s"`         // value bytes only
+	Samples  []float64 `json:"samples"`          // msgs/s (C: p99 in ms), one per repetition
+	P50      float64   `json:"p50_ms,omitempty"` // C: median of the p50s
+	Max      float64   `json:"max_ms,omitempty"` // C: the largest latency of any repetition
+	// Ratio is Brook's median / this median (C: this p99 / Brook's); above
+	// 1, Brook is faster. 0 when unknown.
+	Ratio float64 `json:"ratio"`
+	Note  string  `json:"note,omitempty"`
 }
 
 // report builds the rows from the samples.
@@ -50,11 +54,21 @@ func (r *runner) report() Report {
 			ss := r.samples[w.id()+"/"+name]
 			row.Samples = rates(ss)
 			row.Median = bench.Median(row.Samples)
-			row.MBPerSec = row.Median * float64(c.RecordSize) / 1e6
-			if brook > 0 && row.Median > 0 {
+			row.Note = noteFor(ss, c)
+			switch {
+			case w == latencyDurable:
+				row.P50 = bench.Median(p50s(ss))
+				for _, s := range ss {
+					row.Max = max(row.Max, s.max)
+				}
+				if brook > 0 && row.Median > 0 {
+					row.Ratio = row.Median / brook
+				}
+				row.Note = strings.TrimPrefix(fmt.Sprintf("%s; p50 %.3f ms, max %.3f ms", row.Note, row.P50, row.Max), "; ")
+			case brook > 0 && row.Median > 0:
+				row.MBPerSec = row.Median * float64(c.RecordSize) / 1e6
 				row.Ratio = brook / row.Median
 			}
-			row.Note = noteFor(ss, c)
 			rows = append(rows, row)
 		}
 	}
@@ -66,7 +80,11 @@ func noteFor(ss []sample, c Config) string {
 	var notes []string
 	if len(ss) > 1 {
 		rs := rates(ss)
-		notes = append(notes, fmt.Sprintf("reps %s–%s", bench.SI(slices.Min(rs)), bench.SI(slices.Max(rs))))
+		if ss[0].max > 0 { // latency: ms
+			notes = append(notes, fmt.Sprintf("p99 reps %.3f–%.3f ms", slices.Min(rs), slices.Max(rs)))
+		} else {
+			notes = append(notes, fmt.Sprintf("reps %s–%s", bench.SI(slices.Min(rs)), bench.SI(slices.Max(rs))))
+		}
 	}
 	var capped []string
 	for _, s := range ss {
@@ -79,6 +97,14 @@ func noteFor(ss []sample, c Config) string {
 			strings.Join(capped, "/"), bench.SI(float64(ss[0].want))))
 	}
 	return strings.Join(notes, "; ")
+}
+
+func p50s(ss []sample) []float64 {
+	out := make([]float64, len(ss))
+	for i, s := range ss {
+		out[i] = s.p50
+	}
+	return out
 }
 
 func rates(ss []sample) []float64 {
@@ -128,7 +154,10 @@ func (rep Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "#\tworkload\tsystem\tmode\tmedian msgs/s\tMB/s\tBrook ×\tnote")
 	for _, r := range rep.Rows {
 		fig, mb, ratio := "n/a", "", ""
-		if r.Median > 0 {
+		switch {
+		case r.Median > 0 && r.ID == latencyDurable.id():
+			fig = fmt.Sprintf("p99 %.3f ms", r.Median)
+		case r.Median > 0:
 			fig, mb = bench.SI(r.Median), fmt.Sprintf("%.1f", r.MBPerSec)
 		}
 		if r.Ratio > 0 && r.System != "brook" {
@@ -140,9 +169,12 @@ func (rep Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	_, err := fmt.Fprint(w, `
-Brook × is Brook's median divided by that system's median (above 1: Brook is faster). MB/s counts value bytes only.
-All three run inside this process, on a fresh temporary directory per produce run; Brook is called directly, while
-kfake and JetStream are reached by their clients over localhost TCP, as their APIs require. Every produce run uses
+Brook × is Brook's median divided by that system's median (above 1: Brook is faster; for C, the system's p99 over
+Brook's). MB/s counts value bytes only. C publishes at the paced rate to partition 0 of the durable instance after A1
+and measures each message from just before its publish call to its delivery to a consumer waiting at the end.
+kgo-null is the ceiling of the Kafka rows: the same client against a server that stores nothing.
+All systems run inside this process, on a fresh temporary directory per produce run; Brook is called directly, while
+the others are reached by their clients over localhost TCP, as their APIs require. Every produce run uses
 one publishing goroutine per partition (JetStream: per subject of its one stream). The consume row reads what the
 not-synced run of the same repetition wrote. The machine is shared and noisy: compare within one run.
 `)
