@@ -262,6 +262,8 @@ func storageError(topic string, p int, err error) error {
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w: %w", ErrPartitionFailed, ErrCorrupt, err)}
 	case errors.Is(err, storage.ErrRecordTooLarge):
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrMessageTooLarge, err)}
+	case errors.Is(err, storage.ErrLocked):
+		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrLocked, err)}
 	case errors.Is(err, storage.ErrUnexpectedFile):
 		return &PartitionError{Topic: topic, Partition: p, Err: fmt.Errorf("%w: %w", ErrUnexpectedFile, err)}
 	case errors.As(err, &oe):

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/brookmq/brook"
-	"github.com/brookmq/brook/storage"
 )
 
 // usageError is a mistake on the command line (exit code 2).
@@ -63,7 +62,7 @@ func hint(err error) string {
 		return h.hint
 	}
 	switch {
-	case errors.Is(err, brook.ErrLocked), errors.Is(err, storage.ErrLocked):
+	case errors.Is(err, brook.ErrLocked):
 		return "another program (a broker, or another brook command) has this data directory open, and this command " +
 			"changes data, so it needs the directory to itself (reading commands work while it is held); stop it and try again, or use another --dir (a brook serve --http can be read with --server HOST:PORT)"
 	case errors.Is(err, brook.ErrGroupActive):
