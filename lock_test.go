@@ -23,6 +23,7 @@ func TestLockedErrorNamesTheHolder(t *testing.T) {
 	assert.Contains(t, err.Error(), "close it or use another directory")
 	require.NoError(t, b.Close())
 }
+
 // TestPartitionLockedElsewhereIsErrLocked: a partition log held by another
 // opener (a storage.Log on it) makes Open fail with ErrLocked, so callers
 // need not know the storage package.
