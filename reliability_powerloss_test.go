@@ -3,18 +3,14 @@
 package brook
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -216,70 +212,17 @@ func (s *plCutStats) add(o plCutStats) {
 	s.partialTails += o.partialTails
 }
 
-// runPLChild starts a child on dir, kills it at a random moment and returns
-// what it printed.
+// runPLChild starts a child on dir, kills it at a random moment (long
+// enough after OPEN for several SyncInterval fsyncs and retention runs)
+// and returns what it printed.
 func runPLChild(t *testing.T, dir, shadow string, round int, seed int64, rng *rand.Rand) []string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReliabilityPowerLoss$", "-test.count=1", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(),
-		plChildDirEnv+"="+dir, plChildShadowEnv+"="+shadow,
-		plChildRoundEnv+"="+strconv.Itoa(round), plChildSeedEnv+"="+strconv.FormatInt(seed, 10))
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-
-	var lines []string
-	opened := make(chan struct{})
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		once := sync.Once{}
-		for sc.Scan() {
-			if sc.Text() == "OPEN" {
-				once.Do(func() { close(opened) })
-			}
-			lines = append(lines, sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-
-	// Sometimes during startup and recovery, mostly while everything runs
-	// (long enough for several SyncInterval fsyncs and retention runs).
-	var delay time.Duration
-	if rng.IntN(5) == 0 {
-		delay = time.Duration(rng.Int64N(int64(80 * time.Millisecond)))
-	} else {
-		select {
-		case <-opened:
-		case <-exited:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("round %d: child never opened the broker", round)
-		}
-		delay = time.Duration(rng.Int64N(int64(700 * time.Millisecond)))
-	}
-	select {
-	case <-time.After(delay):
-	case <-exited:
-	}
-	select {
-	case <-exited:
-		<-readDone
-		t.Fatalf("round %d: child exited by itself (%v); last lines %q; stderr:\n%s", round, waitErr, lines[max(len(lines)-3, 0):], stderr.String())
-	default:
-	}
-	require.NoError(t, cmd.Process.Kill()) // SIGKILL: the power goes
-	waitDone(t, exited, 30*time.Second, "the killed child")
-	waitDone(t, readDone, 30*time.Second, "the child's output")
-	if strings.Contains(stderr.String(), "DATA RACE") || strings.Contains(stderr.String(), "panic:") {
-		t.Fatalf("round %d: the child reported:\n%s", round, stderr.String())
-	}
+	lines, _ := killedChild{
+		test: "TestReliabilityPowerLoss",
+		env: []string{plChildDirEnv + "=" + dir, plChildShadowEnv + "=" + shadow,
+			plChildRoundEnv + "=" + strconv.Itoa(round), plChildSeedEnv + "=" + strconv.FormatInt(seed, 10)},
+		maxDelay: 700 * time.Millisecond,
+	}.run(t, round, rng)
 	return lines
 }
 
