@@ -117,7 +117,7 @@ func prepareDataDir(m metaFS, log *slog.Logger, dir string, create bool) error {
 		}
 	}
 	if state != dirMarked {
-		err := writeFileAtomic(m, filepath.Join(dir, markerName), []byte(markerContent))
+		err := writeFileVia(m, filepath.Join(dir, "tmp"), filepath.Join(dir, markerName), []byte(markerContent))
 		if state == dirLegacy && noSpace(err) {
 			// An older Brook's directory on a full disk: it opens as it
 			// did, and a later Open marks it.
