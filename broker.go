@@ -66,6 +66,14 @@ type closer interface{ Close() error }
 // repair, and ErrInvalidConfig for bad options. A file system error (a
 // directory that cannot be created or read) is returned wrapped, so that
 // errors.Is matches its cause, such as syscall.ENOTDIR or fs.ErrPermission.
+//
+// Open of an existing data directory succeeds on a full disk, so that an
+// operator can list and read topics and groups, delete topics and let
+// retention free space: what it would write and can do without (the cut
+// bytes of a torn tail, a deleted topic's offsets drop) is skipped or
+// deferred, with a warning in the log. Writes made while the disk is full
+// fail with an error matching syscall.ENOSPC, and a partition or group
+// whose write failed so stays failed until the broker is reopened.
 func Open(dir string, opts *Options) (*Broker, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -77,7 +85,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if o.ReadOnly {
 		return openReadOnly(dir, o)
 	}
-	if err := prepareDataDir(o.meta, dir, !o.NoCreate); err != nil {
+	if err := prepareDataDir(o.meta, o.Logger, dir, !o.NoCreate); err != nil {
 		return nil, err
 	}
 	lf, err := lockDir(dir)
@@ -110,11 +118,8 @@ func (b *Broker) load() error {
 
 // cleanStaging empties tmp/, what an interrupted create or delete left.
 func (b *Broker) cleanStaging() error {
-	if err := os.RemoveAll(filepath.Join(b.dir, "tmp")); err != nil {
+	if err := emptyDir(filepath.Join(b.dir, "tmp")); err != nil {
 		return fmt.Errorf("brook: clean staging directory: %w", err)
-	}
-	if err := os.Mkdir(filepath.Join(b.dir, "tmp"), 0o700); err != nil {
-		return fmt.Errorf("brook: create staging directory: %w", err)
 	}
 	return nil
 }

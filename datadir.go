@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,7 +98,7 @@ func notYet(dir string, state dirState) error {
 // prepareDataDir checks that dir is a Brook data directory, creating it
 // (or its layout in an empty directory) when create is set, and marking an
 // older Brook's layout.
-func prepareDataDir(m metaFS, dir string, create bool) error {
+func prepareDataDir(m metaFS, log *slog.Logger, dir string, create bool) error {
 	state, err := inspectDataDir(dir)
 	if err != nil {
 		return err
@@ -116,7 +117,14 @@ func prepareDataDir(m metaFS, dir string, create bool) error {
 		}
 	}
 	if state != dirMarked {
-		if err := writeFileAtomic(m, filepath.Join(dir, markerName), []byte(markerContent)); err != nil {
+		err := writeFileVia(m, filepath.Join(dir, "tmp"), filepath.Join(dir, markerName), []byte(markerContent))
+		if state == dirLegacy && noSpace(err) {
+			// An older Brook's directory on a full disk: it opens as it
+			// did, and a later Open marks it.
+			log.Warn("brook: no space to write the data directory marker; a later Open writes it", "dir", dir)
+			err = nil
+		}
+		if err != nil {
 			return fmt.Errorf("brook: write data directory marker: %w", err)
 		}
 	}

@@ -36,8 +36,16 @@ func (osMeta) SyncDir(dir string) error { return fsutil.SyncDir(dir) }
 // directory, fsyncs it, renames it over path and fsyncs the directory, so a
 // crash leaves either the old content or the new, never a mix.
 func writeFileAtomic(m metaFS, path string, data []byte) error {
+	return writeFileVia(m, filepath.Dir(path), path, data)
+}
+
+// writeFileVia is writeFileAtomic with the temporary file made in stage, a
+// directory of the same file system. The data directory's marker is
+// staged in tmp/: a crash while it is written then leaves nothing beside
+// the layout that would make the directory look foreign to the next Open.
+func writeFileVia(m metaFS, stage, path string, data []byte) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
+	f, err := os.CreateTemp(stage, ".tmp-*")
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ func (b *Broker) group(id string) (*group, error) {
 	// Offsets of topics that no longer exist are stale: a topic deleted
 	// before a crash, or while the group was not loaded, may be created
 	// again and must then start from its beginning.
-	if err := off.dropTopics(func(t string) bool { return b.topics[t] == nil }); err != nil {
+	if err := off.dropTopics(func(t string) bool { return b.topics[t] == nil }); err != nil && !b.loadedOnFullDisk(id, off, err) {
 		_ = off.log.Close()
 		return nil, fmt.Errorf("brook: group %q: drop offsets of deleted topics: %w", id, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/brookmq/brook/storage"
@@ -36,6 +38,10 @@ type offsetStore struct {
 	gen       int64 // the group's generation as last noted
 	nextID    int64 // the group's member counter as last noted
 	genDirty  bool  // gen or nextID changed since the last flush
+	// undropped are topics whose offsets were dropped from memory but
+	// whose drop record failed to be written (a full disk): every later
+	// drop of them writes it again, so that it cannot pass for done.
+	undropped map[string]bool
 }
 
 const (
@@ -166,6 +172,9 @@ func (s *offsetStore) dropTopics(drop func(topic string) bool) error {
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	topics := make(map[string]bool)
+	for t := range s.undropped {
+		topics[t] = drop(t)
+	}
 	for tp := range s.committed {
 		if topics[tp.Topic] || drop(tp.Topic) {
 			topics[tp.Topic] = true
@@ -174,14 +183,37 @@ func (s *offsetStore) dropTopics(drop func(topic string) bool) error {
 		}
 	}
 	s.mu.Unlock()
-	if len(topics) == 0 {
+	recs := make([]storage.Record, 0, len(topics))
+	for t, ok := range topics {
+		if ok {
+			recs = append(recs, storage.Record{Value: encodeDrop(t)})
+		}
+	}
+	if len(recs) == 0 {
 		return nil
 	}
-	recs := make([]storage.Record, 0, len(topics))
-	for t := range topics {
-		recs = append(recs, storage.Record{Value: encodeDrop(t)})
+	err := s.append(recs)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, ok := range topics {
+		switch {
+		case !ok:
+		case err == nil:
+			delete(s.undropped, t)
+		case s.undropped == nil:
+			s.undropped = map[string]bool{t: true}
+		default:
+			s.undropped[t] = true
+		}
 	}
-	return s.append(recs)
+	return err
+}
+
+// undroppedTopics returns the topics whose drop is not durable yet.
+func (s *offsetStore) undroppedTopics() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.undropped))
 }
 
 // flush durably writes the offsets (and the generation) changed since the

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brookmq/brook/storage/storagetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,12 +82,12 @@ func TestPublishBatchRefusesInvalidMessage(t *testing.T) {
 // Partition 0's messages are published; partition 1's are not and keep
 // Offset -1; the error names partition 1 and its cause.
 func TestPublishBatchPartialFailure(t *testing.T) {
-	ffs := newFaultFS("/topics/t/1")
+	ffs := storagetest.New()
 	b, err := Open(t.TempDir(), &Options{fs: ffs})
 	require.NoError(t, err)
 	defer func() { assert.ErrorIs(t, b.Close(), ErrPartitionFailed, "Close reports the failed partition") }()
 	mustTopic(t, b, "t", 2)
-	ffs.armWrite(syscall.ENOSPC, false)
+	ffs.Inject(nextFault(storagetest.OpWALWrite, "/topics/t/1", syscall.ENOSPC, false))
 	msgs := []*Message{CreateMessage("t", []byte("a"), 0), CreateMessage("t", []byte("b"), 1), CreateMessage("t", []byte("c"), 0)}
 	err = b.CreateProducer("p").PublishBatch("t", msgs)
 	assert.ErrorIs(t, err, ErrPartitionFailed)

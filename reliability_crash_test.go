@@ -1,15 +1,12 @@
 package brook
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,78 +87,14 @@ func TestReliabilityCrash(t *testing.T) {
 // returns what it printed.
 func runCrashChild(t *testing.T, dir string, round int, seed int64, rng *rand.Rand, st *crashState) []string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReliabilityCrash$", "-test.count=1", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(),
-		crashChildDirEnv+"="+dir,
-		crashChildRoundEnv+"="+strconv.Itoa(round),
-		crashChildSeedEnv+"="+strconv.FormatInt(seed, 10))
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-
-	var mu sync.Mutex
-	var lines []string
-	opened := make(chan struct{})
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		once := sync.Once{}
-		for sc.Scan() {
-			line := sc.Text()
-			if line == "OPEN" {
-				once.Do(func() { close(opened) })
-			}
-			mu.Lock()
-			lines = append(lines, line)
-			mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-
-	// The kill moment: sometimes during startup and recovery, mostly while
-	// producers, consumers and commits are running.
-	var delay time.Duration
-	if rng.IntN(5) == 0 {
-		delay = time.Duration(rng.Int64N(int64(80 * time.Millisecond)))
-	} else {
-		select {
-		case <-opened:
-		case <-exited:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("round %d: child never opened the broker", round)
-		}
-		delay = time.Duration(rng.Int64N(int64(400 * time.Millisecond)))
-	}
-	select {
-	case <-time.After(delay):
-	case <-exited:
-	}
-	select {
-	case <-exited:
-		<-readDone
-		var last string
-		if len(lines) > 0 {
-			last = lines[len(lines)-1]
-		}
-		t.Fatalf("round %d: child exited by itself (%v), last line %q; stderr:\n%s", round, waitErr, last, stderr.String())
-	default:
-	}
-	require.NoError(t, cmd.Process.Kill()) // SIGKILL
-	waitDone(t, exited, 30*time.Second, "the killed child")
-	waitDone(t, readDone, 30*time.Second, "the child's output")
-	if strings.Contains(stderr.String(), "DATA RACE") || strings.Contains(stderr.String(), "panic:") {
-		t.Fatalf("round %d: the child reported:\n%s", round, stderr.String())
-	}
-	select {
-	case <-opened:
-	default:
+	lines, opened := killedChild{
+		test: "TestReliabilityCrash",
+		env: []string{crashChildDirEnv + "=" + dir,
+			crashChildRoundEnv + "=" + strconv.Itoa(round),
+			crashChildSeedEnv + "=" + strconv.FormatInt(seed, 10)},
+		maxDelay: 400 * time.Millisecond,
+	}.run(t, round, rng)
+	if !opened {
 		st.killedBeforeOpen++
 	}
 	return lines

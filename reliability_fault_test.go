@@ -5,118 +5,21 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/brookmq/brook/storage"
+	"github.com/brookmq/brook/storage/storagetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// faultFS is the operating system's file system with faults injected into
-// the wal writes and syncs of the partition logs whose directory ends with
-// target: once armed, the next write (or sync) fails with err, either
-// instead of happening (a full disk refuses it) or after happening (EIO
-// reported after the fact).
-type faultFS struct {
-	storage.FS
-	target string
-
-	mu        sync.Mutex
-	writes    int // calls in the target so far
-	syncs     int
-	failWrite int // fail the write with this number (1-based); 0 never
-	failSync  int
-	failMkdir bool // the next MkdirAll of the target fails with err
-	after     bool
-	err       error
-	faults    int
-}
-
-func newFaultFS(target string) *faultFS { return &faultFS{FS: storage.OSFS(), target: target} }
-
-// armWrite makes the next wal write of the target fail with err.
-func (f *faultFS) armWrite(err error, after bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failWrite, f.err, f.after = f.writes+1, err, after
-}
-
-// armSync makes the next wal sync of the target fail with err.
-func (f *faultFS) armSync(err error, after bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failSync, f.err, f.after = f.syncs+1, err, after
-}
-
-// armMkdir makes the next MkdirAll of the target fail with err.
-func (f *faultFS) armMkdir(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failMkdir, f.err = true, err
-}
-
-func (f *faultFS) MkdirAll(dir string, perm fs.FileMode) error {
-	f.mu.Lock()
-	fail := f.failMkdir && strings.HasSuffix(dir, f.target)
-	if fail {
-		f.failMkdir = false
-		f.faults++
-	}
-	err := f.err
-	f.mu.Unlock()
-	if fail {
-		return err
-	}
-	return f.FS.MkdirAll(dir, perm)
-}
-
-func (f *faultFS) counts() (writes, syncs, faults int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.writes, f.syncs, f.faults
-}
-
-// hit counts a call in dir and reports whether it must fail.
-func (f *faultFS) hit(dir string, sync bool) (error, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !strings.HasSuffix(dir, f.target) {
-		return nil, false
-	}
-	n, at := &f.writes, f.failWrite
-	if sync {
-		n, at = &f.syncs, f.failSync
-	}
-	*n++
-	if at == 0 || *n != at {
-		return nil, false
-	}
-	f.faults++
-	return f.err, f.after
-}
-
-func (f *faultFS) WALWrite(dir string, nbytes int, write func() error) error {
-	if err, after := f.hit(dir, false); err != nil {
-		if after {
-			_ = write()
-		}
-		return err
-	}
-	return write()
-}
-
-func (f *faultFS) WALSync(dir string, sync func() error) error {
-	if err, after := f.hit(dir, true); err != nil {
-		if after {
-			_ = sync()
-		}
-		return err
-	}
-	return sync()
+// nextFault fails the next call of op in the directories ending with
+// target (a partition's, such as "/topics/t/1") with err: instead of
+// performing it, or after it when after is set.
+func nextFault(op storagetest.Op, target string, err error, after bool) storagetest.Fault {
+	return storagetest.Fault{Op: op, Path: target, Nth: 1, Err: err, After: after}
 }
 
 // TestReliabilityFaults injects a failing write or sync into one partition
@@ -127,33 +30,33 @@ func TestReliabilityFaults(t *testing.T) {
 	tests := []struct {
 		name   string
 		sync   SyncPolicy
-		arm    func(f *faultFS)
+		fault  func(target string) storagetest.Fault
 		cause  error
 		text   string // what the error says about the cause
 		mayAdd bool   // the failed message may be on disk after reopening
 	}{
-		{name: "disk full refuses the write", arm: func(f *faultFS) { f.armWrite(syscall.ENOSPC, false) },
+		{name: "disk full refuses the write", fault: func(p string) storagetest.Fault { return nextFault(storagetest.OpWALWrite, p, syscall.ENOSPC, false) },
 			cause: syscall.ENOSPC, text: "no space left on device"},
-		{name: "EIO after the write", arm: func(f *faultFS) { f.armWrite(syscall.EIO, true) },
+		{name: "EIO after the write", fault: func(p string) storagetest.Fault { return nextFault(storagetest.OpWALWrite, p, syscall.EIO, true) },
 			cause: syscall.EIO, text: "input/output error", mayAdd: true},
-		{name: "EIO on fsync", arm: func(f *faultFS) { f.armSync(syscall.EIO, true) },
+		{name: "EIO on fsync", fault: func(p string) storagetest.Fault { return nextFault(storagetest.OpWALSync, p, syscall.EIO, true) },
 			cause: syscall.EIO, text: "input/output error", mayAdd: true},
-		{name: "disk full on fsync", arm: func(f *faultFS) { f.armSync(syscall.ENOSPC, false) },
+		{name: "disk full on fsync", fault: func(p string) storagetest.Fault { return nextFault(storagetest.OpWALSync, p, syscall.ENOSPC, false) },
 			cause: syscall.ENOSPC, text: "no space left on device", mayAdd: true},
-		{name: "EIO on background fsync", sync: SyncInterval, arm: func(f *faultFS) { f.armSync(syscall.EIO, true) },
+		{name: "EIO on background fsync", sync: SyncInterval, fault: func(p string) storagetest.Fault { return nextFault(storagetest.OpWALSync, p, syscall.EIO, true) },
 			cause: syscall.EIO, text: "input/output error", mayAdd: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			runFaultCase(t, tc.sync, tc.arm, tc.cause, tc.text, tc.mayAdd)
+			runFaultCase(t, tc.sync, tc.fault("/topics/t/1"), tc.cause, tc.text, tc.mayAdd)
 		})
 	}
 }
 
-func runFaultCase(t *testing.T, sync SyncPolicy, arm func(*faultFS), cause error, text string, mayAdd bool) {
+func runFaultCase(t *testing.T, sync SyncPolicy, fault storagetest.Fault, cause error, text string, mayAdd bool) {
 	const parts, before = 3, 10
 	dir := t.TempDir()
-	ffs := newFaultFS("/topics/t/1")
+	ffs := storagetest.New()
 	b, err := Open(dir, &Options{fs: ffs, Sync: sync, SyncInterval: 5 * time.Millisecond})
 	require.NoError(t, err)
 	mustTopic(t, b, "t", parts)
@@ -180,7 +83,7 @@ func runFaultCase(t *testing.T, sync SyncPolicy, arm func(*faultFS), cause error
 
 	// The fault: the next publish to partition 1 fails (under SyncInterval,
 	// the first publish after the background fsync failed).
-	arm(ffs)
+	ffs.Inject(fault)
 	var failed error
 	var failedValue string
 	eventually(t, func() bool {
@@ -197,12 +100,14 @@ func runFaultCase(t *testing.T, sync SyncPolicy, arm func(*faultFS), cause error
 	}
 	assert.Contains(t, failed.Error(), text)
 	assert.Contains(t, failed.Error(), "t/1")
-	_, _, faults := ffs.counts()
-	assert.Equal(t, 1, faults)
+	assert.Equal(t, 1, ffs.Fired())
 
 	// Sticky: the partition refuses further writes without touching the
 	// disk, although the file system would now accept them.
-	writes, syncs, _ := ffs.counts()
+	counts := func() (writes, syncs int) {
+		return ffs.Count(storagetest.OpWALWrite, "/topics/t/1"), ffs.Count(storagetest.OpWALSync, "/topics/t/1")
+	}
+	writes, syncs := counts()
 	assert.ErrorIs(t, publish(1, "refused"), ErrPartitionFailed)
 	asyncErr := make(chan error, 1)
 	p.PublishAsync("t", CreateMessage("t", []byte("refused-async"), 1), func(_ *Message, err error) { asyncErr <- err })
@@ -213,7 +118,7 @@ func runFaultCase(t *testing.T, sync SyncPolicy, arm func(*faultFS), cause error
 	case <-time.After(10 * time.Second):
 		t.Fatal("PublishAsync on a failed partition never completed")
 	}
-	w2, s2, _ := ffs.counts()
+	w2, s2 := counts()
 	assert.Equal(t, writes, w2, "no write reached a failed partition")
 	assert.Equal(t, syncs, s2, "no sync reached a failed partition")
 
@@ -266,7 +171,7 @@ func runFaultCase(t *testing.T, sync SyncPolicy, arm func(*faultFS), cause error
 // and what was acknowledged before is exactly a prefix of the log.
 func TestReliabilityFaultDuringGroupCommit(t *testing.T) {
 	dir := t.TempDir()
-	ffs := newFaultFS("/topics/t/0")
+	ffs := storagetest.New()
 	b, err := Open(dir, &Options{fs: ffs})
 	require.NoError(t, err)
 	mustTopic(t, b, "t", 1)
@@ -291,7 +196,7 @@ func TestReliabilityFaultDuringGroupCommit(t *testing.T) {
 			p := b.CreateProducer("p")
 			for i := 0; i < 60; i++ {
 				if w == 0 && i == 20 {
-					ffs.armWrite(syscall.ENOSPC, false)
+					ffs.Inject(nextFault(storagetest.OpWALWrite, "/topics/t/0", syscall.ENOSPC, false))
 					close(armed)
 				}
 				m := CreateMessage("t", fmt.Appendf(nil, "w%d-%d", w, i), 0)
@@ -330,12 +235,12 @@ func TestReliabilityFaultDuringGroupCommit(t *testing.T) {
 // it, and the reopened log still has every acknowledged message.
 func TestReliabilityFaultAtClose(t *testing.T) {
 	dir := t.TempDir()
-	ffs := newFaultFS("/topics/t/0")
+	ffs := storagetest.New()
 	b, err := Open(dir, &Options{fs: ffs, Sync: SyncNever})
 	require.NoError(t, err)
 	mustTopic(t, b, "t", 2)
 	publishN(t, b, "t", 2, 40, "m")
-	ffs.armSync(syscall.EIO, false)
+	ffs.Inject(nextFault(storagetest.OpWALSync, "/topics/t/0", syscall.EIO, false))
 	err = b.Close()
 	assert.ErrorIs(t, err, syscall.EIO, "Close reports the failed fsync")
 	assert.ErrorIs(t, err, ErrPartitionFailed, "Close says, in Brook's terms, that the partition failed")
@@ -373,11 +278,11 @@ func TestReliabilityFaultCreatingTopic(t *testing.T) {
 // and creates topic with partitions.
 func openMkdirFault(t *testing.T, target, topic string, partitions int) (string, *Broker) {
 	dir := t.TempDir()
-	ffs := newFaultFS(target)
+	ffs := storagetest.New()
 	b, err := Open(dir, &Options{fs: ffs})
 	require.NoError(t, err)
 	mustTopic(t, b, topic, partitions)
-	ffs.armMkdir(syscall.ENOSPC)
+	ffs.Inject(nextFault(storagetest.OpMkdir, target, syscall.ENOSPC, false))
 	return dir, b
 }
 
@@ -425,13 +330,13 @@ func TestReliabilityFaultAddingPartitions(t *testing.T) {
 // a failed fsync the kernel may drop the dirty pages), so Close, which
 // promises to sync, must say so.
 func TestReliabilityCloseReportsFailedPartition(t *testing.T) {
-	ffs := newFaultFS("/topics/t/0")
+	ffs := storagetest.New()
 	b, err := Open(t.TempDir(), &Options{fs: ffs, Sync: SyncInterval, SyncInterval: time.Millisecond})
 	require.NoError(t, err)
 	mustTopic(t, b, "t", 1)
-	ffs.armSync(syscall.EIO, true)
+	ffs.Inject(nextFault(storagetest.OpWALSync, "/topics/t/0", syscall.EIO, true))
 	require.NoError(t, b.CreateProducer("p").Publish("t", CreateMessage("t", []byte("acknowledged, not durable"), 0)))
-	eventually(t, func() bool { _, _, faults := ffs.counts(); return faults == 1 }, "the background fsync fails")
+	eventually(t, func() bool { return ffs.Fired() == 1 }, "the background fsync fails")
 	err = b.Close()
 	assert.ErrorIs(t, err, ErrPartitionFailed)
 	assert.ErrorIs(t, err, syscall.EIO)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brookmq/brook/storage/storagetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -46,7 +47,7 @@ func TestReliabilityNoLeaksAfterClose(t *testing.T) {
 	warmUp(t)
 	checkNoLeaks(t, func(t *testing.T) {
 		dir := t.TempDir()
-		ffs := newFaultFS("/topics/t/2")
+		ffs := storagetest.New()
 		b, err := Open(dir, &Options{fs: ffs, SegmentSize: 4 << 10, CommitInterval: time.Millisecond,
 			RetentionCheckInterval: time.Millisecond})
 		require.NoError(t, err)
@@ -82,7 +83,7 @@ func TestReliabilityNoLeaksAfterClose(t *testing.T) {
 			p.PublishAsync("r", CreateMessage("r", make([]byte, 100), 0), nil)
 		}
 		flush(t, p)
-		ffs.armWrite(syscall.EIO, false)
+		ffs.Inject(nextFault(storagetest.OpWALWrite, "/topics/t/2", syscall.EIO, false))
 		assert.ErrorIs(t, p.Publish("t", CreateMessage("t", nil, 2)), ErrPartitionFailed)
 		require.NoError(t, b.AddPartitions("t", 6))
 		mustTopic(t, b, "gone", 2)

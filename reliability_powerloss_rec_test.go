@@ -4,25 +4,21 @@ package brook
 
 import (
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/brookmq/brook/internal/fsutil"
-	"github.com/brookmq/brook/storage"
+	"github.com/brookmq/brook/storage/storagetest"
 )
 
-// plRecorder is the power-loss child's file system: it does what the
-// operating system does and reports on stdout, after each fsync returns,
-// what that fsync made durable (see TestReliabilityPowerLoss for the
-// protocol). It is both the storage FS of every partition and offsets log
-// and the metaFS of the broker's own metadata writes. Paths are reported
-// relative to the data directory.
+// plRecorder is the power-loss child's file system: storagetest's FS,
+// which does what the operating system does, with a hook that reports on
+// stdout, after each fsync returns, what that fsync made durable (see
+// TestReliabilityPowerLoss for the protocol). It is both the storage FS of
+// every partition and offsets log and the metaFS of the broker's own
+// metadata writes. Paths are reported relative to the data directory.
 //
 // Before a file is removed or replaced by a rename, it is hard-linked into
 // the shadow directory (outside the data directory), so that the parent
@@ -30,9 +26,9 @@ import (
 // only thing it does beyond the operating system, and it does not touch
 // the data directory.
 type plRecorder struct {
+	*storagetest.FS
 	root, shadow string
 	out          *plOut
-	base         storage.FS
 	shadowN      atomic.Int64
 
 	mu     sync.Mutex
@@ -51,7 +47,52 @@ func (o *plOut) printf(format string, args ...any) {
 }
 
 func newPLRecorder(root, shadow string, out *plOut) *plRecorder {
-	return &plRecorder{root: root, shadow: shadow, out: out, base: storage.OSFS(), sealed: map[string]map[string]bool{}}
+	r := &plRecorder{FS: storagetest.New(), root: root, shadow: shadow, out: out, sealed: map[string]map[string]bool{}}
+	r.SetHook(r.hook)
+	return r
+}
+
+// hook performs c and reports what it made durable or undoable.
+func (r *plRecorder) hook(c storagetest.Call, do func() error) error {
+	switch c.Op {
+	case storagetest.OpRename:
+		return r.keepAround(c.NewPath, do, func(kept string) { r.out.printf("R %s %s %s", r.rel(c.Path), r.rel(c.NewPath), kept) })
+	case storagetest.OpRemove:
+		return r.keepAround(c.Path, do, func(kept string) { r.out.printf("X %s %s", r.rel(c.Path), kept) })
+	case storagetest.OpSyncDir:
+		return r.syncDir(c.Path, do)
+	case storagetest.OpSync: // a file of the metaFS, a repaired tail, saved cut bytes
+		err := do()
+		if err == nil {
+			r.reportSize(c.Path)
+		}
+		return err
+	case storagetest.OpLock:
+		// Once per Open of a log: what was known about a log that had
+		// this directory before (a deleted topic's) is forgotten.
+		err := do()
+		if err == nil {
+			r.mu.Lock()
+			delete(r.sealed, filepath.Dir(c.Path))
+			r.mu.Unlock()
+		}
+		return err
+	case storagetest.OpWALWrite:
+		err := do()
+		if err == nil {
+			r.walWritten(c.Path)
+		}
+		return err
+	case storagetest.OpWALSync:
+		// storage calls it with the log's writes stopped, so the size
+		// read after the fsync is the size that was synced.
+		err := do()
+		if segs := storagetest.Segments(c.Path); err == nil && len(segs) > 0 {
+			r.reportSize(filepath.Join(c.Path, segs[len(segs)-1]))
+		}
+		return err
+	}
+	return do()
 }
 
 func (r *plRecorder) rel(path string) string {
@@ -73,12 +114,12 @@ func (r *plRecorder) reportSize(path string) {
 // durable entries. Listing first errs on the safe side: an entry created
 // while the fsync runs is taken as not durable, one removed meanwhile as
 // still there.
-func (r *plRecorder) syncDir(dir string) error {
+func (r *plRecorder) syncDir(dir string, sync func() error) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
-	if err := fsutil.SyncDir(dir); err != nil {
+	if err := sync(); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(ents)+2)
@@ -87,6 +128,21 @@ func (r *plRecorder) syncDir(dir string) error {
 		names = append(names, e.Name())
 	}
 	r.out.printf("%s", strings.Join(names, " "))
+	return nil
+}
+
+// keepAround hard-links path into the shadow directory (when it is a
+// regular file), performs do, and reports with the link ("-" for none)
+// when do succeeded.
+func (r *plRecorder) keepAround(path string, do func() error, report func(kept string)) error {
+	kept := r.keep(path)
+	if err := do(); err != nil {
+		if kept != "-" {
+			os.Remove(kept)
+		}
+		return err
+	}
+	report(kept)
 	return nil
 }
 
@@ -104,77 +160,12 @@ func (r *plRecorder) keep(path string) string {
 	return link
 }
 
-// metaFS
-
-func (r *plRecorder) SyncFile(f *os.File) error {
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	r.reportSize(f.Name())
-	return nil
-}
-
-func (r *plRecorder) Rename(oldpath, newpath string) error {
-	kept := r.keep(newpath)
-	if err := os.Rename(oldpath, newpath); err != nil {
-		if kept != "-" {
-			os.Remove(kept)
-		}
-		return err
-	}
-	r.out.printf("R %s %s %s", r.rel(oldpath), r.rel(newpath), kept)
-	return nil
-}
-
-func (r *plRecorder) SyncDir(dir string) error { return r.syncDir(dir) }
-
-// storage.FS
-
-func (r *plRecorder) MkdirAll(dir string, perm fs.FileMode) error { return r.base.MkdirAll(dir, perm) }
-
-func (r *plRecorder) ReadDir(dir string) ([]fs.DirEntry, error) { return r.base.ReadDir(dir) }
-
-func (r *plRecorder) OpenFile(name string, flag int, perm fs.FileMode) (storage.File, error) {
-	f, err := r.base.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return plFile{File: f, r: r, name: name}, nil
-}
-
-func (r *plRecorder) Remove(name string) error {
-	kept := r.keep(name)
-	if err := r.base.Remove(name); err != nil {
-		if kept != "-" {
-			os.Remove(kept)
-		}
-		return err
-	}
-	r.out.printf("X %s %s", r.rel(name), kept)
-	return nil
-}
-
-// Lock is called once per Open of a log: what was known about a log that
-// had this directory before (a deleted topic's) is forgotten.
-func (r *plRecorder) Lock(name string) (io.Closer, error) {
-	c, err := r.base.Lock(name)
-	if err == nil {
-		r.mu.Lock()
-		delete(r.sealed, filepath.Dir(name))
-		r.mu.Unlock()
-	}
-	return c, err
-}
-
-// WALWrite infers tidwall/wal's own fsyncs: when a write rolls the log to
-// a new segment, wal's cycle() has fsynced the segment it sealed, at its
-// final size, before creating the next one. So after the write, every
+// walWritten infers tidwall/wal's own fsyncs: when a write rolls the log
+// to a new segment, wal's cycle() has fsynced the segment it sealed, at
+// its final size, before creating the next one. So after the write, every
 // segment but the newest is durable at its size.
-func (r *plRecorder) WALWrite(dir string, _ int, write func() error) error {
-	if err := write(); err != nil {
-		return err
-	}
-	segs := walSegments(dir)
+func (r *plRecorder) walWritten(dir string) {
+	segs := storagetest.Segments(dir)
 	r.mu.Lock()
 	done := r.sealed[dir]
 	if done == nil {
@@ -192,60 +183,4 @@ func (r *plRecorder) WALWrite(dir string, _ int, write func() error) error {
 	for _, s := range fresh {
 		r.reportSize(filepath.Join(dir, s))
 	}
-	return nil
-}
-
-// WALSync reports the tail segment durable at its size. storage calls it
-// with the log's writes stopped, so the size read after the fsync is the
-// size that was synced.
-func (r *plRecorder) WALSync(dir string, sync func() error) error {
-	if err := sync(); err != nil {
-		return err
-	}
-	if segs := walSegments(dir); len(segs) > 0 {
-		r.reportSize(filepath.Join(dir, segs[len(segs)-1]))
-	}
-	return nil
-}
-
-// walSegments lists the segment files of a log directory (tidwall/wal's
-// 20-digit names), oldest first.
-func walSegments(dir string) []string {
-	ents, _ := os.ReadDir(dir)
-	var segs []string
-	for _, e := range ents {
-		if isWALSegment(e.Name()) {
-			segs = append(segs, e.Name())
-		}
-	}
-	slices.Sort(segs)
-	return segs
-}
-
-func isWALSegment(name string) bool {
-	if len(name) != 20 {
-		return false
-	}
-	for _, c := range name {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// plFile reports the fsyncs storage makes itself (a repaired tail, saved
-// cut bytes).
-type plFile struct {
-	storage.File
-	r    *plRecorder
-	name string
-}
-
-func (f plFile) Sync() error {
-	if err := f.File.Sync(); err != nil {
-		return err
-	}
-	f.r.reportSize(f.name)
-	return nil
 }

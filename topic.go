@@ -109,6 +109,9 @@ func (b *Broker) CreateTopic(name string, cfg TopicConfig) (*Topic, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, &TopicError{Topic: name, Err: err}
 	}
+	if err := b.finishPendingDeletion(name); err != nil {
+		return nil, err
+	}
 	t, err := b.createTopic(name, cfg)
 	if err != nil {
 		return nil, err

@@ -41,7 +41,11 @@ func (b *Broker) DeleteTopic(name string) error {
 	t.mu.Unlock()
 	b.topicsChanged() // members stop reading it before its logs close
 	dropErr := b.dropTopicOffsets(name)
-	closeErr := errors.Join(t.close(), dropErr)
+	keepMarker := dropErr != nil
+	if b.dropDeferred(name, dropErr) {
+		dropErr = nil // a full disk: the next Open drops them
+	}
+	closeErr := errors.Join(withoutFailedPartitions(t.close()), dropErr)
 	// Move the directory out of the way atomically, then remove it.
 	trash := filepath.Join(b.dir, "tmp", "deleted-"+name+"-"+strconv.FormatInt(time.Now().UnixNano(), 10))
 	if err := b.opts.meta.Rename(t.dir, trash); err != nil {
@@ -53,7 +57,7 @@ func (b *Broker) DeleteTopic(name string) error {
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("brook: delete topic %q: %w", name, err)
 	}
-	if dropErr == nil { // else the next Open drops the offsets again
+	if !keepMarker { // else the next Open drops the offsets again
 		if err := os.Remove(marker); err != nil {
 			return fmt.Errorf("brook: delete topic %q: %w", name, err)
 		}
@@ -97,7 +101,9 @@ func (b *Broker) finishDeletions() error {
 			continue // a temporary file of writeFileAtomic
 		}
 		if _, exists := b.topics[name]; !exists {
-			if err := b.dropTopicOffsets(name); err != nil {
+			if err := b.dropTopicOffsets(name); b.dropDeferred(name, err) {
+				continue // the marker stays for the next Open
+			} else if err != nil {
 				return err
 			}
 		}

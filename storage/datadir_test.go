@@ -3,10 +3,8 @@
 package storage
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -61,63 +59,6 @@ func TestOpenRefusesFIFOSegment(t *testing.T) {
 	_, err := Open(dir, nil)
 	require.ErrorIs(t, err, ErrUnexpectedFile)
 	assert.Contains(t, err.Error(), "named pipe")
-}
-
-// noSpaceFS refuses to create the file that would keep a torn tail's cut
-// bytes, as a full disk does.
-type noSpaceFS struct {
-	FS
-	refused int
-}
-
-func (f *noSpaceFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	if strings.HasPrefix(filepath.Base(name), "corrupt-") {
-		f.refused++
-		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.ENOSPC}
-	}
-	return f.FS.OpenFile(name, flag, perm)
-}
-
-// On a full disk a torn tail is still cut, so that the log opens and an
-// operator can free space; the Recovery says the bytes were not kept, and
-// no empty corrupt-*.bin is left behind.
-func TestOpenTornTailOnFullDisk(t *testing.T) {
-	dir := t.TempDir()
-	l, err := Open(dir, nil)
-	require.NoError(t, err)
-	for i := range 10 {
-		appendN(t, l, i, 1)
-	}
-	require.NoError(t, l.Close())
-	seg := segFiles(t, dir)[0]
-	starts := frameStarts(t, seg)
-	truncateFile(t, seg, starts[9]+3) // tear the last record
-
-	nfs := &noSpaceFS{FS: OSFS()}
-	l, err = Open(dir, &Options{FS: nfs})
-	require.NoError(t, err, "a full disk must not keep the log from opening")
-	defer l.Close()
-	assert.Equal(t, 1, nfs.refused)
-	rec := l.Recovery()
-	assert.Equal(t, "", rec.SavedTo)
-	assert.Contains(t, rec.Reason, "not saved: no space left")
-	assert.Equal(t, int64(9), l.NextOffset())
-	requireRecs(t, readAll(t, l, 0), 0)
-	matches, err := filepath.Glob(filepath.Join(dir, "corrupt-*"))
-	require.NoError(t, err)
-	assert.Empty(t, matches)
-}
-
-// saveCut removes what it created when the write or sync fails.
-func TestSaveCutLeavesNoPartialFile(t *testing.T) {
-	dir := t.TempDir()
-	ffs := &faultFS{FS: OSFS(), failDir: 1, err: syscall.EIO}
-	l := &Log{dir: dir, fs: ffs}
-	_, err := l.saveCut([]byte("cut bytes"))
-	require.ErrorIs(t, err, syscall.EIO)
-	matches, err := filepath.Glob(filepath.Join(dir, "corrupt-*"))
-	require.NoError(t, err)
-	assert.Empty(t, matches)
 }
 
 // openFDs counts this process's open descriptors.

@@ -27,7 +27,9 @@ import (
 // (removing segments), directory fsyncs and the lock file do go through FS.
 // wal.Open's own reading of the tail segment does not.
 //
-// Implementations must be safe for concurrent use.
+// Implementations must be safe for concurrent use. Package storagetest
+// has one for tests: it fails chosen calls, runs out of space and hooks
+// every call.
 type FS interface {
 	// MkdirAll is os.MkdirAll.
 	MkdirAll(dir string, perm fs.FileMode) error
