@@ -39,6 +39,7 @@ type Broker struct {
 	topics  map[string]*Topic
 	groups  map[string]*group
 	clients map[closer]struct{} // producers and consumers to close with the broker
+	scan    groupScan           // groups on disk a DeleteTopic is changing (see groupScan)
 
 	// countsMu orders the snapshots of partition counts; countsSeq numbers
 	// them, so that a group never applies an older snapshot over a newer
@@ -237,6 +238,7 @@ func (b *Broker) close() error {
 	}
 	b.mu.Lock()
 	b.closed = true
+	b.waitScanLocked("") // a DeleteTopic's scan of groups on disk ends first
 	b.mu.Unlock()
 	close(b.done)
 	b.wg.Wait()

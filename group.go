@@ -98,6 +98,7 @@ func (b *Broker) group(id string) (*group, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.waitScanLocked(id) // a DeleteTopic is changing its offsets on disk
 	if b.closing {
 		return nil, ErrClosed
 	}

@@ -22,6 +22,7 @@ func (b *Broker) DeleteGroup(id string) error {
 	}
 	dir := filepath.Join(b.dir, "groups", id)
 	b.mu.Lock()
+	b.waitScanLocked(id) // a DeleteTopic is changing its offsets on disk
 	if b.closed {
 		b.mu.Unlock()
 		return ErrClosed

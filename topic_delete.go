@@ -121,23 +121,21 @@ func (b *Broker) finishDeletions() error {
 func (b *Broker) dropTopicOffsets(topic string) error {
 	var errs []error
 	dir := filepath.Join(b.dir, "groups")
-	b.mu.Lock() // no group is loaded or deleted while its offsets are open here
-	entries, err := os.ReadDir(dir)
+	names, err := b.beginScan(dir)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("brook: delete topic %q: list groups: %w", topic, err))
 	}
-	for _, e := range entries {
-		if _, loaded := b.groups[e.Name()]; loaded || !e.IsDir() || !validName(e.Name()) {
-			continue
-		}
-		off, err := openOffsets(filepath.Join(dir, e.Name()), b.log.With("group", e.Name()), b.opts.fs)
+	for _, name := range names {
+		off, err := openOffsets(filepath.Join(dir, name), b.log.With("group", name), b.opts.fs)
 		if err == nil {
 			err = errors.Join(off.dropTopic(topic), off.log.Close())
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("brook: delete topic %q: offsets of group %q: %w", topic, e.Name(), err))
+			errs = append(errs, fmt.Errorf("brook: delete topic %q: offsets of group %q: %w", topic, name, err))
 		}
 	}
+	b.mu.Lock()
+	b.endScanLocked(names)
 	b.mu.Unlock()
 	for _, g := range b.groupList() {
 		if err := g.offsets.dropTopic(topic); err != nil {
