@@ -23,15 +23,31 @@ import (
 func noSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 // dropDeferred reports whether a failed drop of topic's committed offsets
-// (err) was for want of space, and says so: the deletion marker then stays,
-// and the next Open, or creating the topic again, drops them.
+// (err, a join of one error per group) was for want of space alone, and
+// says so: the deletion marker then stays, and the next Open, or creating
+// the topic again, drops them. Any other error among them is not deferred.
 func (b *Broker) dropDeferred(topic string, err error) bool {
-	if !noSpace(err) {
+	if !onlyNoSpace(err) {
 		return false
 	}
 	b.log.Warn("brook: no space to drop a deleted topic's committed offsets; the next Open, or creating the topic again, drops them",
 		"topic", topic, "err", err)
 	return true
+}
+
+// onlyNoSpace reports whether err, and every error it joins, is a full
+// disk's.
+func onlyNoSpace(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		for _, e := range errs {
+			if !onlyNoSpace(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	}
+	return noSpace(err)
 }
 
 // finishPendingDeletion drops, before name is created again, the committed
@@ -40,6 +56,12 @@ func (b *Broker) dropDeferred(topic string, err error) bool {
 // starts at the old one's offsets. The marker stays: the next Open removes
 // it (the topic exists then), and a DeleteTopic in progress removes it too.
 func (b *Broker) finishPendingDeletion(name string) error {
+	b.mu.RLock()
+	_, exists := b.topics[name]
+	b.mu.RUnlock()
+	if exists {
+		return nil // created again already: its offsets are the new topic's
+	}
 	_, err := os.Lstat(filepath.Join(b.dir, "deleting", name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

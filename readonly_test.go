@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -136,4 +137,37 @@ func TestReadOnlyCreatesNothing(t *testing.T) {
 	require.NoError(t, ro.Close())
 	_, err = os.Stat(dir + "/topics/a/1")
 	assert.ErrorIs(t, err, os.ErrNotExist, "not recreated")
+}
+
+// TestReadOnlyLeavesInterruptedDeletions: a deletion left unfinished (its
+// marker in deleting/, kept on purpose by a full disk) is finished by the
+// next writable Open only: a read-only open, and so Check, changes nothing,
+// not even the group offsets the deletion would drop.
+func TestReadOnlyLeavesInterruptedDeletions(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	mustTopic(t, b, "gone", 1)
+	publishN(t, b, "gone", 1, 3, "m")
+	require.NoError(t, b.SetCommittedOffsets("g", map[TopicPartition]int64{{Topic: "gone", Partition: 0}: 3}))
+	require.NoError(t, b.Close())
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "topics", "gone")))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "deleting"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "deleting", "gone"), nil, 0o600))
+	before := tree(t, dir)
+
+	ro, err := Open(dir, &Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.NoError(t, ro.Close())
+	_, err = Check(dir, nil)
+	require.NoError(t, err)
+	assert.Equal(t, before, tree(t, dir), "nothing written, removed or dropped")
+
+	b, err = Open(dir, nil)
+	require.NoError(t, err)
+	offs, err := b.CommittedOffsets("g")
+	require.NoError(t, err)
+	assert.Empty(t, offs, "the writable Open finishes the deletion")
+	require.NoError(t, b.Close())
+	assert.NoFileExists(t, filepath.Join(dir, "deleting", "gone"))
 }

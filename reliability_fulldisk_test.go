@@ -1,6 +1,7 @@
 package brook
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -219,4 +220,41 @@ func TestReliabilityFullDisk(t *testing.T) {
 	require.NoError(t, d.publish(b.CreateProducer("p"), "a", 0, []byte("a/0 after the reopen")))
 	d.check(t, b)
 	requireNoLeftovers(t, dir)
+}
+
+// TestCreateExistingTopicKeepsOffsets: a deletion marker left by a full
+// disk (see dropDeferred) is for the deleted topic only: once the name is
+// created again, creating it again (ErrTopicExists, or CreateNewTopic's
+// "already there") must not drop the new topic's committed offsets.
+func TestCreateExistingTopicKeepsOffsets(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(dir, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, b.Close()) }()
+	mustTopic(t, b, "x", 1)
+	publishN(t, b, "x", 1, 3, "m")
+	want := map[TopicPartition]int64{{Topic: "x", Partition: 0}: 3}
+	require.NoError(t, b.SetCommittedOffsets("g", want))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "deleting"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "deleting", "x"), nil, 0o600))
+
+	_, err = b.CreateNewTopic("x", 1)
+	require.NoError(t, err)
+	_, err = b.CreateTopic("x", TopicConfig{Partitions: 1})
+	require.ErrorIs(t, err, ErrTopicExists)
+	offs, err := b.CommittedOffsets("g")
+	require.NoError(t, err)
+	assert.Equal(t, want, offs)
+}
+
+// TestDropDeferredOnlyForNoSpace: a drop that failed for want of space in
+// one group and for another reason in another is not deferred: the other
+// error is reported.
+func TestDropDeferredOnlyForNoSpace(t *testing.T) {
+	b := &Broker{log: slog.New(slog.DiscardHandler)}
+	enospc := fmt.Errorf("group a: %w", syscall.ENOSPC)
+	assert.True(t, b.dropDeferred("t", errors.Join(enospc, enospc)))
+	assert.False(t, b.dropDeferred("t", errors.Join(enospc, fmt.Errorf("group b: %w", ErrCorrupt))))
+	assert.False(t, b.dropDeferred("t", errors.Join()))
+	assert.False(t, b.dropDeferred("t", fs.ErrPermission))
 }

@@ -22,9 +22,9 @@ type Report struct {
 
 // Row is one system's figure for one workload.
 type Row struct {
-	ID       string    `json:"id"`               // workload: A1, A2 or B
+	ID       string    `json:"id"`               // workload: A1, A2, B or C
 	Workload string    `json:"workload"`         // what the workload does
-	System   string    `json:"system"`           // brook, brook-kafka, kfake or jetstream
+	System   string    `json:"system"`           // brook, brook-kafka, kfake, kgo-null or jetstream
 	Mode     string    `json:"mode"`             // how this system runs it; "n/a" if it cannot
 	Median   float64   `json:"median"`           // msgs/s (C: p99 in ms); 0 for n/a
 	MBPerSec float64   `json:"mb_per_s"`         // value bytes only
@@ -65,9 +65,11 @@ func (r *runner) report() Report {
 					row.Ratio = row.Median / brook
 				}
 				row.Note = strings.TrimPrefix(fmt.Sprintf("%s; p50 %.3f ms, max %.3f ms", row.Note, row.P50, row.Max), "; ")
-			case brook > 0 && row.Median > 0:
+			case row.Median > 0:
 				row.MBPerSec = row.Median * float64(c.RecordSize) / 1e6
-				row.Ratio = brook / row.Median
+				if brook > 0 {
+					row.Ratio = brook / row.Median
+				}
 			}
 			rows = append(rows, row)
 		}
@@ -151,7 +153,7 @@ func (rep Report) WriteTable(w io.Writer) error {
 		v("github.com/twmb/franz-go/pkg/kfake"), v("github.com/twmb/franz-go"),
 		v("github.com/nats-io/nats-server/v2"), v("github.com/nats-io/nats.go"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tworkload\tsystem\tmode\tmedian msgs/s\tMB/s\tBrook ×\tnote")
+	fmt.Fprintln(tw, "#\tworkload\tsystem\tmode\tmedian (msgs/s; C: p99)\tMB/s\tBrook ×\tnote")
 	for _, r := range rep.Rows {
 		fig, mb, ratio := "n/a", "", ""
 		switch {
