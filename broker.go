@@ -114,7 +114,10 @@ func (b *Broker) load() error {
 	if err := b.cleanStaging(); err != nil {
 		return err
 	}
-	return b.loadTopics()
+	if err := b.loadTopics(); err != nil {
+		return err
+	}
+	return b.finishDeletions() // writable opens only: it writes offsets and removes markers
 }
 
 // cleanStaging empties tmp/, what an interrupted create or delete left.
@@ -144,7 +147,7 @@ func (b *Broker) loadTopics() error {
 		}
 		b.topics[t.name] = t
 	}
-	return b.finishDeletions()
+	return nil
 }
 
 // housekeeping runs retention and the periodic offset flush until Close.

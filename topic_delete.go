@@ -87,9 +87,6 @@ func (b *Broker) markDeletion(marker string) error {
 // topic stays; its offsets may have been dropped, so groups read it again
 // from the start: at-least-once).
 func (b *Broker) finishDeletions() error {
-	if b.opts.ReadOnly {
-		return nil // a read-only open writes nothing; the writer finishes them
-	}
 	dir := filepath.Join(b.dir, "deleting")
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {

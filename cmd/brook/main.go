@@ -187,11 +187,7 @@ func (a *app) withReader(fn func(b *brook.Broker) error) error {
 	if err != nil {
 		return err
 	}
-	err = fn(b)
-	if cerr := b.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return runAndClose(b, fn)
 }
 
 // withBroker opens the broker, calls fn and closes the broker, returning
@@ -204,7 +200,13 @@ func (a *app) withBroker(create bool, fn func(b *brook.Broker) error) error {
 	if err != nil {
 		return err
 	}
-	err = fn(b)
+	return runAndClose(b, fn)
+}
+
+// runAndClose calls fn with b, then closes b; it returns fn's error, or
+// else the error of closing.
+func runAndClose(b *brook.Broker, fn func(b *brook.Broker) error) error {
+	err := fn(b)
 	if cerr := b.Close(); err == nil {
 		err = cerr
 	}
